@@ -1,0 +1,45 @@
+"""Run: one run, live while it trains: progress, curves and the algorithm's own views."""
+
+import time
+
+import streamlit as st
+
+from pages import services
+from pages.live import render_live_run
+from unsup_core.runs.store import RunNotFound
+
+store = services.store()
+run_id = st.query_params.get("run")
+
+if not run_id:
+    st.title("Run")
+    recent = store.list_runs(limit=50)
+    if not recent:
+        st.info("No runs yet: start one on the Train page.")
+        st.page_link(services.TRAIN_PAGE, label="Go to Train")
+        st.stop()
+    choice = st.selectbox("Open a run", [run.id for run in recent],
+                          format_func=lambda rid: next(f"{r.id}  {r.algorithm} on {r.dataset} ({r.status})"
+                                                       for r in recent if r.id == rid))
+    st.query_params["run"] = choice
+    st.rerun()
+
+try:
+    run = store.get_run(run_id)
+except RunNotFound as error:
+    st.error(f"{error}. It may have been deleted.")
+    st.page_link(services.RUNS_PAGE, label="See all runs")
+    st.stop()
+
+st.title(f"{run.algorithm} on {run.dataset}")
+st.caption(f"Run `{run.id}` - started {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.created_at))}")
+
+controls = st.columns([1, 1, 6])
+if run.is_active and controls[0].button("Cancel", key=f"cancel.{run.id}"):
+    services.executor().cancel(run.id)
+    st.toast("Cancel requested: the run stops after its current step.")
+with st.expander("Configuration"):
+    st.json({"config": run.spec.config, "steps": run.spec.steps, "seed": run.spec.seed,
+             "device": run.spec.device, "dataset_options": run.spec.dataset_options})
+
+render_live_run(run)

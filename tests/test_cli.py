@@ -1,0 +1,74 @@
+"""The CLI contract, through real `python -m unsup_core` processes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args, check_code=None):
+    result = subprocess.run([sys.executable, "-m", "unsup_core", *args], capture_output=True, text=True,
+                            cwd=ROOT, env=os.environ.copy(), timeout=120)
+    if check_code is not None:
+        assert result.returncode == check_code, result.stderr
+    return result
+
+
+def test_datasets_json_lists_kinds_sizes_and_labels(lab_home):
+    datasets = {d["name"]: d for d in json.loads(cli("datasets", "--json", check_code=0).stdout)}
+    assert {"digits", "iris", "wine", "breast_cancer", "moons", "circles", "blobs", "ring8",
+            "swiss_roll_2d", "shapes", "mnist", "fashion_mnist"} <= set(datasets)
+    assert (datasets["digits"]["kind"], datasets["digits"]["n_samples"], datasets["digits"]["n_features"],
+            datasets["digits"]["has_labels"]) == ("images", 1797, 64, True)
+    assert datasets["iris"]["kind"] == "table" and datasets["ring8"]["kind"] == "points2d"
+    assert "digits" in cli("datasets", check_code=0).stdout
+
+
+def test_algorithms_json_lists_config_fields_with_defaults(lab_home):
+    algorithms = {a["name"]: a for a in json.loads(cli("algorithms", "--json", check_code=0).stdout)}
+    assert algorithms["vae"]["family"] == "generative" and algorithms["vae"]["accepts"] == ["images"]
+    fields = {f["name"]: f for f in algorithms["kmeans"]["config"]}
+    assert fields["n_clusters"]["default"] == 8 and fields["n_clusters"]["low"] == 1
+
+
+def test_run_wait_show_list_and_cancel(lab_home):
+    result = cli("run", "kmeans", "--dataset", "blobs", "--set", "n_clusters=4", "--wait", "--json", check_code=0)
+    shown = json.loads(result.stdout)
+    assert shown["status"] == "done" and shown["config"]["n_clusters"] == 4
+    assert shown["metrics"]["ari"] > 0.95
+    assert json.loads(cli("show", shown["id"], "--json", check_code=0).stdout)["id"] == shown["id"]
+    assert "status: done" in cli("show", shown["id"], check_code=0).stdout
+
+    run_id = cli("run", "vae", "--dataset", "digits", "--steps", "1000000", check_code=0).stdout.strip()
+    assert cli("cancel", run_id, check_code=0).stdout.strip() == f"{run_id}: cancelled"
+    listed = {r["id"]: r for r in json.loads(cli("list", "--json", check_code=0).stdout)}
+    assert listed[run_id]["status"] == "cancelled" and listed[shown["id"]]["status"] == "done"
+    assert run_id in cli("list", check_code=0).stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "nope", "--dataset", "digits"], "unknown algorithm 'nope'"),
+    (["run", "vae", "--dataset", "nope"], "unknown dataset 'nope'"),
+    (["run", "vae", "--dataset", "digits", "--set", "colour=red"], "unknown config key 'colour'"),
+    (["run", "vae", "--dataset", "digits", "--set", "latent_dim=1000"], "latent_dim=1000 is above the maximum 128"),
+    (["run", "vae", "--dataset", "iris"], "vae does not accept table data"),
+    (["run", "vae", "--dataset", "digits", "--steps", "0"], "steps must be between 1"),
+    (["run", "vae", "--dataset", "digits", "--device", "tpu"], "device must be one of auto, cpu, cuda"),
+    (["show", "does-not-exist"], "no run with id 'does-not-exist'"),
+])
+def test_bad_arguments_exit_non_zero_with_one_line(lab_home, args, message):
+    result = cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_failed_run_exits_non_zero(lab_home, tmp_path):
+    result = cli("run", "vae", "--dataset", "mnist", "--dataset-option", f"path={tmp_path}", "--wait")
+    assert result.returncode == 1
+    assert "status: failed" in result.stdout and "mnist needs" in result.stdout

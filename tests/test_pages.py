@@ -1,0 +1,67 @@
+"""Fast page logic with Streamlit's AppTest (no browser, timers never fire)."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from unsup_core.runs.spec import make_spec
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 60  # the first script run imports torch
+
+
+@pytest.fixture
+def app(lab_home, monkeypatch):
+    monkeypatch.setenv("UNSUP_LAB_WARM_WORKERS", "0")
+    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+
+
+def _selectbox(at, label):
+    return next(box for box in at.selectbox if box.label == label)
+
+
+def test_train_page_offers_only_algorithms_that_fit_the_dataset(app):
+    at = app.run()
+    assert not at.exception
+    assert _selectbox(at, "Dataset").value == "digits"
+    assert set(_selectbox(at, "Algorithm").options) == {"kmeans", "vae"}
+    _selectbox(at, "Dataset").select("iris").run()
+    assert _selectbox(at, "Algorithm").options == ["kmeans"]
+
+
+def test_the_form_is_built_from_the_algorithm_config(app):
+    at = app.run()
+    _selectbox(at, "Algorithm").select("vae").run()
+    labels = {widget.label for widget in at.number_input}
+    assert {"latent dim", "hidden dim", "learning rate", "batch size", "beta", "steps", "seed"} <= labels
+    latent = next(w for w in at.number_input if w.label == "latent dim")
+    assert (latent.value, latent.min, latent.max) == (2, 1, 128)
+    assert _selectbox(at, "likelihood").options == ["bernoulli", "gaussian"]
+
+
+def test_pressing_train_starts_a_run_in_the_store(app, store):
+    at = app.run()
+    _selectbox(at, "Dataset").select("blobs").run()
+    next(w for w in at.number_input if w.label == "n clusters").set_value(4)
+    next(b for b in at.button if b.label == "Train").click().run()
+    runs = store.list_runs()
+    assert len(runs) == 1 and runs[0].algorithm == "kmeans" and runs[0].spec.config["n_clusters"] == 4
+    assert runs[0].spec.dataset == "blobs"
+
+
+def test_run_page_explains_an_unknown_run(app):
+    at = app.run()
+    at.switch_page("pages/run.py")
+    at.query_params["run"] = "missing-run"
+    at.run()
+    assert any("no run with id 'missing-run'" in error.value for error in at.error)
+
+
+def test_runs_page_lists_runs(app, store):
+    run_id = store.create_run(make_spec("kmeans", "iris", steps=5))
+    at = app.run()
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert run_id in set(table["id"]) and table.loc[table["id"] == run_id, "status"].item() == "queued"

@@ -1,0 +1,130 @@
+import pickle
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from unsup_core.runs.spec import make_spec
+from unsup_core.runs.store import RunNotFound, RunStore
+
+
+def _spec(**overrides):
+    return make_spec("kmeans", "blobs", {"n_clusters": 4}, steps=overrides.pop("steps", 10), **overrides)
+
+
+def test_create_get_and_list_runs_newest_first(store):
+    first = store.create_run(_spec())
+    second = store.create_run(_spec(seed=3))
+    run = store.get_run(second)
+    assert run.status == "queued" and run.spec.seed == 3 and run.spec.config["n_clusters"] == 4
+    assert [r.id for r in store.list_runs()] == [second, first]
+    assert store.run_dir(first).is_dir()
+    with pytest.raises(RunNotFound, match="no run with id 'missing'"):
+        store.get_run("missing")
+
+
+def test_run_ids_are_unique_under_concurrent_creation(store):
+    ids, spec = [], _spec()
+
+    def create_many():
+        local = RunStore(store.home)
+        ids.extend(local.create_run(spec) for _ in range(40))
+
+    threads = [threading.Thread(target=create_many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(ids) == len(set(ids)) == 160
+
+
+def test_metrics_are_written_in_batches_and_read_incrementally(store):
+    run_id = store.create_run(_spec())
+    store.log_metrics(run_id, [("loss", 1, 3.0), ("loss", 2, 2.0), ("kl", 2, 0.5)], step=2, steps_per_second=10.0)
+    store.log_metrics(run_id, [("loss", 3, 1.0), ("loss", 4, float("nan"))], step=4)
+    everything = store.read_metrics(run_id)
+    assert everything["loss"][0].tolist() == [1, 2, 3, 4]
+    assert np.isnan(everything["loss"][1][-1])
+    newer = store.read_metrics(run_id, after_step=2)
+    assert newer["loss"][0].tolist() == [3, 4] and "kl" not in newer
+    assert store.last_metrics(run_id)["kl"] == 0.5
+    assert store.get_run(run_id).step == 4
+
+
+def test_rewriting_a_step_replaces_it_instead_of_duplicating(store):
+    run_id = store.create_run(_spec())
+    store.log_metrics(run_id, [("loss", 1, 3.0)])
+    store.log_metrics(run_id, [("loss", 1, 2.5)])  # e.g. a resumed run repeating a step
+    assert store.count_metric_rows(run_id) == 1
+    assert store.last_metrics(run_id) == {"loss": 2.5}
+
+
+def test_status_changes_are_guarded_so_the_first_outcome_wins(store):
+    run_id = store.create_run(_spec())
+    assert store.mark_running(run_id, pid=12345, device="cpu", device_label="CPU")
+    assert store.finish(run_id, "cancelled")
+    assert not store.finish(run_id, "failed", "late report")
+    run = store.get_run(run_id)
+    assert run.status == "cancelled" and run.error is None and run.ended_at is not None
+
+
+def test_cancelling_a_queued_run_ends_it_and_blocks_its_start(store):
+    run_id = store.create_run(_spec())
+    assert store.request_cancel(run_id).status == "cancelled"
+    assert not store.mark_running(run_id, pid=1, device="cpu", device_label="CPU")
+
+
+def test_snapshots_round_trip_without_pickles(store):
+    run_id = store.create_run(_spec())
+    store.save_snapshot(run_id, 5, {"points": np.ones((3, 2)), "names": np.array(["a", "b"])})
+    store.save_snapshot(run_id, 9, {"points": np.zeros((3, 2))})
+    assert store.snapshot_steps(run_id) == [5, 9]
+    step, arrays = store.load_snapshot(run_id)
+    assert step == 9 and arrays["points"].sum() == 0
+    assert store.load_snapshot(run_id, 5)[1]["names"].tolist() == ["a", "b"]
+    with pytest.raises(ValueError):  # object arrays would need pickle
+        store.save_snapshot(run_id, 11, {"bad": np.array([{"a": 1}], dtype=object)})
+    assert store.snapshot_steps(run_id) == [5, 9]
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_checkpoints_are_loaded_with_weights_only(store):
+    run_id = store.create_run(_spec())
+    store.save_checkpoint(run_id, {"step": 3, "state": {"w": torch.ones(2)}})
+    assert store.load_checkpoint(run_id)["state"]["w"].tolist() == [1.0, 1.0]
+    store.checkpoint_path(run_id).write_bytes(pickle.dumps(_Exploit()))
+    with pytest.raises(pickle.UnpicklingError):
+        store.load_checkpoint(run_id)
+
+
+def test_reconcile_marks_runs_whose_worker_is_gone(store):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    failed_id = store.create_run(_spec())
+    store.mark_running(failed_id, pid=dead.pid, device="cpu", device_label="CPU")
+    # A run started by a launcher that is gone too (the server died): interrupted, not failed.
+    orphan_id = store.create_run(_spec(), launcher_pid=dead.pid)
+    store.mark_running(orphan_id, pid=dead.pid, device="cpu", device_label="CPU")
+    queued_orphan = store.create_run(_spec(), launcher_pid=dead.pid)
+    assert set(store.reconcile()) == {failed_id, orphan_id, queued_orphan}
+    assert store.get_run(failed_id).status == "failed"
+    assert "ended without reporting" in store.get_run(failed_id).error
+    assert store.get_run(orphan_id).status == "interrupted"
+    assert store.get_run(queued_orphan).status == "interrupted"
+
+
+def test_delete_run_removes_rows_and_artifacts(store):
+    run_id = store.create_run(_spec())
+    store.log_metrics(run_id, [("loss", 1, 1.0)])
+    store.save_snapshot(run_id, 1, {"a": np.ones(2)})
+    store.delete_run(run_id)
+    assert not store.run_dir(run_id).exists() and store.count_metric_rows(run_id) == 0
+    with pytest.raises(RunNotFound):
+        store.get_run(run_id)

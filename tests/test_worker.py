@@ -1,0 +1,128 @@
+"""Real worker processes: runs end, cancel, crash and lose their launcher as a user would see."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from unsup_core.runs import processes
+from unsup_core.runs.executor import LocalExecutor, RunHandle
+from unsup_core.runs.spec import make_spec
+
+
+def wait_for(condition, timeout=30.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture
+def executor(store):
+    executor = LocalExecutor(store)
+    yield executor
+    executor.shutdown()
+
+
+def long_vae():
+    return make_spec("vae", "digits", {"hidden_dim": 64}, steps=1_000_000)
+
+
+def wait_until_training(store, run_id):
+    return wait_for(lambda: (run := store.get_run(run_id)).status == "running" and run.step > 0 and run)
+
+
+def test_a_run_trains_in_a_worker_process_and_records_everything(store, executor):
+    handle = executor.submit(make_spec("kmeans", "blobs", {"n_clusters": 4}))
+    run = handle.wait(timeout=60)
+    assert run.status == "done", run.error
+    assert run.pid != os.getpid() and run.device == "cpu" and run.device_label.startswith("CPU")
+    metrics = store.last_metrics(run.id)
+    assert metrics["ari"] > 0.95 and metrics["inertia"] > 0
+    assert store.load_snapshot(run.id)[1]["centers"].shape == (4, 2)
+    assert store.load_checkpoint(run.id)["step"] == run.step
+    status, fresh = handle.poll()
+    assert status == "done" and fresh["inertia"][0][-1] == run.step
+    assert handle.poll()[1] == {}  # nothing new the second time
+
+
+def test_cancel_stops_the_run_within_a_second(store, executor):
+    run_id = executor.submit(long_vae()).run_id
+    wait_until_training(store, run_id)
+    asked = time.monotonic()
+    executor.cancel(run_id)
+    run = RunHandle(store, run_id).wait(timeout=10, interval=0.01)
+    assert time.monotonic() - asked < 1.0
+    assert run.status == "cancelled" and run.error is None
+    assert store.load_checkpoint(run_id)["step"] == run.step  # checkpointed on cancel
+    wait_for(lambda: not processes.is_alive(run.pid), timeout=5)
+
+
+def test_a_killed_worker_leaves_the_run_failed_with_the_reason(store, executor):
+    run_id = executor.submit(long_vae()).run_id
+    run = wait_until_training(store, run_id)
+    wait_for(lambda: store.count_metric_rows(run_id) > 0)
+    os.kill(run.pid, signal.SIGKILL)
+    failed = RunHandle(store, run_id).wait(timeout=5)
+    assert failed.status == "failed"
+    assert "killed by SIGKILL" in failed.error
+    assert store.count_metric_rows(run_id) > 0  # metrics written before the kill are kept
+
+
+def test_two_runs_progress_at_the_same_time(store, executor):
+    first, second = (executor.submit(long_vae()).run_id for _ in range(2))
+    for run_id in (first, second):
+        wait_until_training(store, run_id)
+    steps_before = [store.get_run(r).step for r in (first, second)]
+    time.sleep(1.5)
+    steps_after = [store.get_run(r).step for r in (first, second)]
+    assert all(after > before for before, after in zip(steps_before, steps_after))
+    for run_id in (first, second):
+        executor.cancel(run_id)
+
+
+def test_a_failing_run_is_marked_failed_with_its_error(store, executor, tmp_path):
+    spec = make_spec("vae", "mnist", steps=10, dataset_options={"path": str(tmp_path / "nothing-here")})
+    run = executor.submit(spec).wait(timeout=60)
+    assert run.status == "failed"
+    assert run.error.startswith("DatasetError: mnist needs train-images-idx3-ubyte")
+    assert "Traceback" in (store.run_dir(run.id) / "error.log").read_text()
+
+
+def test_workers_exit_when_the_process_that_started_them_dies(store, lab_home):
+    launcher = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from unsup_core.runs.executor import LocalExecutor
+        from unsup_core.runs.spec import make_spec
+        from unsup_core.runs.store import RunStore
+        handle = LocalExecutor(RunStore({str(lab_home)!r})).submit(
+            make_spec("vae", "digits", {{"hidden_dim": 64}}, steps=1_000_000))
+        print(handle.run_id, flush=True)
+        time.sleep(600)
+    """)], stdout=subprocess.PIPE, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    run_id = launcher.stdout.readline().strip()
+    run = wait_until_training(store, run_id)
+    launcher.kill()
+    launcher.wait()
+    wait_for(lambda: not processes.is_alive(run.pid, run.pid_start), timeout=5)
+    run = store.get_run(run_id)
+    assert run.status == "interrupted"
+    assert "server that started this run exited" in run.error
+
+
+def test_a_warm_worker_takes_the_next_run(store):
+    executor = LocalExecutor(store, warm_workers=1)
+    try:
+        warm_pid = executor._warm[0].pid
+        run = executor.submit(make_spec("kmeans", "blobs", {"n_clusters": 4})).wait(timeout=60)
+        assert run.status == "done" and run.pid == warm_pid
+        wait_for(lambda: executor._warm and executor._warm[0].poll() is None, timeout=10)
+    finally:
+        executor.shutdown()

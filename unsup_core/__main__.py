@@ -1,0 +1,5 @@
+import sys
+
+from unsup_core.cli import main
+
+sys.exit(main())

@@ -1,0 +1,69 @@
+"""The training protocol every algorithm follows, so one worker loop can run them all.
+
+A run calls ``setup(data, device, seed)`` once, then ``step()`` repeatedly (one iteration or a short
+chunk of work, returning scalars to log), ``snapshot()`` now and then (arrays the live views draw),
+and ``state_dict()`` / ``load_state_dict()`` for checkpoints. An algorithm that converges early sets
+``finished``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from unsup_core import config as config_lib
+from unsup_core.datasets import Dataset
+
+Scalar = Any  # a float, or a 0-d torch tensor that the worker converts in batches (no per-step sync)
+
+
+class Algorithm(ABC):
+    """Base class: subclasses set the class attributes and implement the protocol methods."""
+
+    name: ClassVar[str]
+    family: ClassVar[str]  # "clustering", "generative", "som", "embedding", ...
+    accepts: ClassVar[tuple[str, ...]]  # dataset kinds: "images", "table", "points2d"
+    Config: ClassVar[type]
+    default_steps: ClassVar[int] = 1000
+    summary: ClassVar[str] = ""
+
+    def __init__(self, config: Any = None) -> None:
+        self.config = config if config is not None else self.Config()
+        self.finished = False
+
+    @classmethod
+    def build_config(cls, overrides: dict | None = None) -> Any:
+        return config_lib.build(cls.Config, overrides)
+
+    @classmethod
+    def describe(cls) -> dict:
+        return {
+            "name": cls.name,
+            "family": cls.family,
+            "accepts": list(cls.accepts),
+            "default_steps": cls.default_steps,
+            "summary": cls.summary,
+            "config": [spec.as_dict() for spec in config_lib.describe(cls.Config)],
+        }
+
+    @abstractmethod
+    def setup(self, data: Dataset, device: str = "cpu", seed: int = 0) -> None:
+        """Prepare data and models on ``device``; called once before the first step."""
+
+    @abstractmethod
+    def step(self) -> dict[str, Scalar]:
+        """Do one unit of training and return the scalars to log for it."""
+
+    @abstractmethod
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """Arrays the live views draw (kept small: subsample large data)."""
+
+    @abstractmethod
+    def state_dict(self) -> dict:
+        """Everything needed to continue training; tensors and plain Python values only."""
+
+    @abstractmethod
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned (after ``setup`` with the same data)."""

@@ -1,0 +1,238 @@
+"""Starting, watching and stopping worker processes on this machine.
+
+The interface is deliberately small (``submit``, ``attach``, ``cancel``; handles with ``poll`` and
+``wait``) so another backend can run the same worker entry elsewhere. Locally, each run gets its own
+``python -m unsup_core.runs.worker`` process in a new session; a reaper thread notices workers that
+die without reporting (SIGKILL, out of memory) and marks their runs failed with the reason, and a
+warm worker that has already imported torch is kept ready so a new run starts in well under a second.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from unsup_core.runs import processes
+from unsup_core.runs.spec import RunSpec
+from unsup_core.runs.store import TERMINAL_STATUSES, RunRecord, RunStore
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+REAP_INTERVAL = 0.25
+CANCEL_GRACE_SECONDS = 3.0
+
+
+def _worker_environment(store: RunStore) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env["UNSUP_LAB_HOME"] = str(store.home)
+    return env
+
+
+def signal_worker(run: RunRecord, signum: int) -> bool:
+    """Send ``signum`` to the run's worker if it is still the same process; True if sent."""
+    if not processes.is_alive(run.pid, run.pid_start):
+        return False
+    try:
+        os.kill(run.pid, signum)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def request_stop(store: RunStore, run_id: str) -> RunRecord:
+    """Flag the run cancelled and SIGTERM its worker, which stops after its current step."""
+    run = store.request_cancel(run_id)
+    if run.status == "running":
+        signal_worker(run, signal.SIGTERM)
+    return run
+
+
+def force_stop(store: RunStore, run_id: str) -> None:
+    """SIGKILL a worker that ignored the cancel, and record the outcome."""
+    run = store.get_run(run_id)
+    if run.status in TERMINAL_STATUSES:
+        return
+    signal_worker(run, signal.SIGKILL)
+    store.finish(run_id, "cancelled", f"killed: the worker did not stop within {CANCEL_GRACE_SECONDS:.0f} s")
+
+
+def cancel_and_wait(store: RunStore, run_id: str, grace: float = CANCEL_GRACE_SECONDS) -> RunRecord:
+    """Cancel synchronously (for the CLI): stop request, then kill after ``grace`` seconds."""
+    run = request_stop(store, run_id)
+    deadline = time.monotonic() + grace
+    while run.status not in TERMINAL_STATUSES and time.monotonic() < deadline:
+        time.sleep(0.05)
+        run = store.get_run(run_id)
+    if run.status not in TERMINAL_STATUSES:
+        force_stop(store, run_id)
+    return store.get_run(run_id)
+
+
+class RunHandle:
+    """A view of one run for whoever started or re-attached to it."""
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self._last_step: dict[str, int] = {}
+
+    def poll(self) -> tuple[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """(status, metric rows new since the previous poll)."""
+        status = self.store.get_run(self.run_id).status
+        after = min(self._last_step.values(), default=-1)
+        fresh = {}
+        for name, (steps, values) in self.store.read_metrics(self.run_id, after_step=after).items():
+            keep = steps > self._last_step.get(name, -1)
+            if keep.any():
+                fresh[name] = (steps[keep], values[keep])
+                self._last_step[name] = int(steps[keep][-1])
+        return status, fresh
+
+    def wait(self, timeout: float | None = None, interval: float = 0.1) -> RunRecord:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = self.store.get_run(self.run_id)
+            if run.status in TERMINAL_STATUSES:
+                return run
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"run {self.run_id} still {run.status} after {timeout} s")
+            time.sleep(interval)
+
+
+class LocalExecutor:
+    """Runs each worker as a local subprocess.
+
+    ``watch_parent``: workers stop when this process exits (the dashboard), so no orphans are left;
+    a CLI ``run`` without ``--wait`` turns it off so the run outlives the command.
+    ``warm_workers``: how many pre-imported workers to keep waiting for a run.
+    """
+
+    def __init__(self, store: RunStore, *, warm_workers: int = 0, watch_parent: bool = True) -> None:
+        self.store = store
+        self.warm_workers = warm_workers
+        self.watch_parent = watch_parent
+        self._lock = threading.Lock()
+        self._workers: dict[str, subprocess.Popen] = {}
+        self._warm: list[subprocess.Popen] = []
+        self._kill_deadlines: dict[str, float] = {}
+        self._stopped = threading.Event()
+        self._reaper: threading.Thread | None = None
+        if watch_parent:
+            atexit.register(self.shutdown)
+        if warm_workers:
+            self._start_reaper()
+            self._refill_warm()
+
+    # -- public interface ---------------------------------------------------------------------
+    def submit(self, spec: RunSpec, *, owner: str | None = None, parent_id: str | None = None) -> RunHandle:
+        run_id = self.store.create_run(spec, owner=owner, parent_id=parent_id)
+        self.start(run_id)
+        return RunHandle(self.store, run_id)
+
+    def start(self, run_id: str) -> None:
+        """Hand a queued run to a warm worker, or start a fresh one."""
+        self._start_reaper()
+        with self._lock:
+            process = self._take_warm()
+            if process is not None:
+                process.stdin.write(f"{run_id}\n".encode())
+                process.stdin.flush()
+                process.stdin.close()
+            else:
+                process = self._spawn([run_id], log=self.store.run_dir(run_id) / "worker.log")
+            self._workers[run_id] = process
+        if self.warm_workers:
+            threading.Thread(target=self._refill_warm, daemon=True).start()
+
+    def attach(self, run_id: str) -> RunHandle:
+        self.store.get_run(run_id)
+        return RunHandle(self.store, run_id)
+
+    def cancel(self, run_id: str) -> RunRecord:
+        """Ask the worker to stop; the reaper kills it if it has not stopped after the grace period."""
+        run = request_stop(self.store, run_id)
+        if run.status == "running":
+            with self._lock:
+                self._kill_deadlines[run_id] = time.monotonic() + CANCEL_GRACE_SECONDS
+            self._start_reaper()
+        return run
+
+    def active_workers(self) -> list[str]:
+        with self._lock:
+            return [run_id for run_id, process in self._workers.items() if process.poll() is None]
+
+    def shutdown(self) -> None:
+        """Stop reaping and end every worker this executor started (they record 'interrupted')."""
+        self._stopped.set()
+        with self._lock:
+            for process in [*self._workers.values(), *self._warm]:
+                if process.poll() is None:
+                    process.terminate()
+            self._warm.clear()
+
+    # -- internals ----------------------------------------------------------------------------
+    def _spawn(self, args: list[str], log: Path | None) -> subprocess.Popen:
+        command = [sys.executable, "-m", "unsup_core.runs.worker", *args, "--home", str(self.store.home)]
+        if self.watch_parent:
+            command += ["--parent-pid", str(os.getpid())]
+        output = open(log, "ab") if log else subprocess.DEVNULL
+        try:
+            return subprocess.Popen(
+                command, cwd=PROJECT_ROOT, env=_worker_environment(self.store), start_new_session=True,
+                stdin=subprocess.PIPE if "--warm" in args else subprocess.DEVNULL,
+                stdout=output, stderr=output,
+            )
+        finally:
+            if log:
+                output.close()
+
+    def _take_warm(self) -> subprocess.Popen | None:
+        while self._warm:
+            process = self._warm.pop(0)
+            if process.poll() is None:
+                return process
+        return None
+
+    def _refill_warm(self) -> None:
+        with self._lock:
+            self._warm = [p for p in self._warm if p.poll() is None]
+            missing = self.warm_workers - len(self._warm)
+            if self._stopped.is_set() or missing <= 0:
+                return
+            (self.store.home / "logs").mkdir(exist_ok=True)
+            for _ in range(missing):
+                self._warm.append(self._spawn(["--warm"], log=self.store.home / "logs" / "warm-worker.log"))
+
+    def _start_reaper(self) -> None:
+        with self._lock:
+            if self._reaper is None or not self._reaper.is_alive():
+                self._reaper = threading.Thread(target=self._reap_forever, name="run-reaper", daemon=True)
+                self._reaper.start()
+
+    def _reap_forever(self) -> None:
+        while not self._stopped.wait(REAP_INTERVAL):
+            self.reap()
+
+    def reap(self) -> None:
+        """Record workers that exited without reporting, and kill those past their cancel grace."""
+        now = time.monotonic()
+        with self._lock:
+            exited = {run_id: p.returncode for run_id, p in self._workers.items() if p.poll() is not None}
+            for run_id in exited:
+                del self._workers[run_id]
+                self._kill_deadlines.pop(run_id, None)
+            overdue = [run_id for run_id, deadline in self._kill_deadlines.items() if now >= deadline]
+            for run_id in overdue:
+                del self._kill_deadlines[run_id]
+        for run_id, returncode in exited.items():
+            self.store.finish(run_id, "failed", f"worker {processes.describe_exit(returncode)} before finishing")
+        for run_id in overdue:
+            force_stop(self.store, run_id)

@@ -1,0 +1,53 @@
+"""What a run is asked to do, validated up front so bad input fails before any process starts."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from unsup_core import config as config_lib
+
+MAX_STEPS = 10_000_000
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Algorithm, dataset and every setting needed to repeat the run exactly."""
+
+    algorithm: str
+    dataset: str
+    config: dict
+    steps: int
+    seed: int = 0
+    device: str = "auto"
+    dataset_options: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def make_spec(algorithm: str, dataset: str, overrides: dict | None = None, *, steps: int | None = None,
+              seed: int = 0, device: str = "auto", dataset_options: dict | None = None) -> RunSpec:
+    """Validate names, config values, kind compatibility and step count; raise UserError subclasses."""
+    # Imported here: reading runs (list, show, cancel) must not pay for importing torch.
+    from unsup_core.algorithms import get_algorithm
+    from unsup_core.datasets import get_entry
+    from unsup_core.device import resolve_device
+
+    algorithm_cls = get_algorithm(algorithm)
+    entry = get_entry(dataset)
+    if entry.kind not in algorithm_cls.accepts:
+        raise config_lib.ConfigError(
+            f"{algorithm} does not accept {entry.kind} data ({dataset}); it accepts: "
+            f"{', '.join(algorithm_cls.accepts)}")
+    config = algorithm_cls.build_config(overrides)
+    steps = algorithm_cls.default_steps if steps is None else steps
+    if not 1 <= steps <= MAX_STEPS:
+        raise config_lib.ConfigError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
+    resolve_device(device)  # refuses unknown names and cuda without a GPU, before anything starts
+    options = dict(dataset_options or {})
+    unknown = set(options) - set(entry.options)
+    if unknown:
+        allowed = ", ".join(entry.options) or "(none)"
+        raise config_lib.ConfigError(f"dataset {dataset!r} has no option {sorted(unknown)[0]!r}; allowed: {allowed}")
+    return RunSpec(algorithm, dataset, config_lib.to_dict(config), steps, seed, device, options)

@@ -1,0 +1,401 @@
+"""The run store: one SQLite database (WAL) for runs and metrics, plus a folder of artifacts per run.
+
+Shaped like MLflow's split: ``runs`` holds parameters (the spec) and status, ``metrics`` holds
+(run, name, step) -> value rows, and artifacts (snapshots as .npz, checkpoints, logs) live on disk
+under ``runs/<run_id>/``. Each run has one writer (its worker); readers never block it (WAL), and
+every status change is a single UPDATE guarded by the current status, so it is atomic.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import secrets
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from unsup_core.errors import UserError
+from unsup_core.paths import data_home
+from unsup_core.runs import processes
+from unsup_core.runs.spec import RunSpec
+
+ACTIVE_STATUSES = ("queued", "running")
+TERMINAL_STATUSES = ("done", "failed", "cancelled", "interrupted")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    algorithm TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    status TEXT NOT NULL,
+    steps INTEGER NOT NULL,
+    step INTEGER NOT NULL DEFAULT 0,
+    steps_per_second REAL,
+    device TEXT,
+    device_label TEXT,
+    pid INTEGER,
+    pid_start TEXT,
+    launcher_pid INTEGER,
+    launcher_start TEXT,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    updated_at REAL,
+    ended_at REAL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    owner TEXT,
+    shared INTEGER NOT NULL DEFAULT 0,
+    parent_id TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status, created_at);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    value REAL,
+    wall_time REAL NOT NULL,
+    PRIMARY KEY (run_id, name, step)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+    run_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    file TEXT NOT NULL,
+    wall_time REAL NOT NULL,
+    PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
+"""
+
+
+class RunNotFound(UserError):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"no run with id {run_id!r}; see `python -m unsup_core list`")
+
+
+@dataclass
+class RunRecord:
+    """One row of ``runs``, with the spec decoded."""
+
+    id: str
+    algorithm: str
+    dataset: str
+    spec: RunSpec
+    status: str
+    steps: int
+    step: int
+    steps_per_second: float | None
+    device: str | None
+    device_label: str | None
+    pid: int | None
+    pid_start: str | None
+    launcher_pid: int | None
+    launcher_start: str | None
+    created_at: float
+    started_at: float | None
+    updated_at: float | None
+    ended_at: float | None
+    cancel_requested: bool
+    error: str | None
+    owner: str | None
+    shared: bool
+    parent_id: str | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds spent running so far (or in total, once ended)."""
+        if self.started_at is None:
+            return None
+        end = self.ended_at if self.ended_at is not None else time.time()
+        return max(0.0, end - self.started_at)
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if self.status != "running" or not self.steps_per_second:
+            return None
+        return max(0, self.steps - self.step) / self.steps_per_second
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id, "algorithm": self.algorithm, "dataset": self.dataset, "status": self.status,
+            "config": self.spec.config, "steps": self.steps, "step": self.step, "seed": self.spec.seed,
+            "dataset_options": self.spec.dataset_options, "device": self.device,
+            "device_label": self.device_label, "created_at": self.created_at,
+            "started_at": self.started_at, "ended_at": self.ended_at, "duration": self.duration,
+            "error": self.error, "parent_id": self.parent_id,
+        }
+
+
+def _record(row: sqlite3.Row) -> RunRecord:
+    values = dict(row)
+    values["spec"] = RunSpec(**json.loads(values["spec"]))
+    values["cancel_requested"] = bool(values["cancel_requested"])
+    values["shared"] = bool(values["shared"])
+    return RunRecord(**values)
+
+
+def _new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+class RunStore:
+    """Access to runs under ``home`` (default: ``$UNSUP_LAB_HOME``); safe to share across threads."""
+
+    def __init__(self, home: str | Path | None = None) -> None:
+        self.home = Path(home) if home is not None else data_home()
+        self.runs_dir = self.home / "runs"
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.home / "runs.db"
+        self._local = threading.local()
+        with self._connect() as connection:
+            connection.executescript(_SCHEMA)
+
+    # -- connections --------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            # isolation_level=None: we open transactions explicitly (BEGIN IMMEDIATE for writes that
+            # read first), so no implicit transaction holds a read snapshot between calls.
+            connection = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA busy_timeout=30000")
+            self._local.connection = connection
+        return connection
+
+    def _execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        return self._connect().execute(sql, params)
+
+    # -- runs ---------------------------------------------------------------------------------
+    def create_run(self, spec: RunSpec, *, owner: str | None = None, parent_id: str | None = None,
+                   launcher_pid: int | None = None) -> str:
+        """Insert a queued run and its folder; returns the new run id (unique, retried on collision)."""
+        launcher_pid = launcher_pid or os.getpid()
+        for _ in range(10):
+            run_id = _new_run_id()
+            try:
+                self._execute(
+                    "INSERT INTO runs (id, algorithm, dataset, spec, status, steps, created_at, updated_at,"
+                    " owner, parent_id, launcher_pid, launcher_start) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (run_id, spec.algorithm, spec.dataset, json.dumps(spec.as_dict()), "queued", spec.steps,
+                     time.time(), time.time(), owner, parent_id, launcher_pid, processes.start_time(launcher_pid)),
+                )
+            except sqlite3.IntegrityError:
+                continue
+            self.run_dir(run_id).mkdir(parents=True, exist_ok=True)
+            return run_id
+        raise RuntimeError("could not allocate a unique run id")
+
+    def get_run(self, run_id: str) -> RunRecord:
+        row = self._execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFound(run_id)
+        return _record(row)
+
+    def list_runs(self, *, statuses: tuple[str, ...] | None = None, limit: int | None = None) -> list[RunRecord]:
+        """Runs, newest first."""
+        sql = "SELECT * FROM runs"
+        params: tuple = ()
+        if statuses:
+            sql += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            params = tuple(statuses)
+        sql += " ORDER BY created_at DESC, id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_record(row) for row in self._execute(sql, params).fetchall()]
+
+    def mark_running(self, run_id: str, *, pid: int, device: str, device_label: str) -> bool:
+        """queued -> running; False when the run was cancelled before its worker got going."""
+        now = time.time()
+        cursor = self._execute(
+            "UPDATE runs SET status='running', pid=?, pid_start=?, device=?, device_label=?,"
+            " started_at=COALESCE(started_at, ?), updated_at=? WHERE id=? AND status='queued'",
+            (pid, processes.start_time(pid), device, device_label, now, now, run_id),
+        )
+        return cursor.rowcount == 1
+
+    def finish(self, run_id: str, status: str, error: str | None = None) -> bool:
+        """Move an active run to a terminal status; a run already ended keeps its first outcome."""
+        if status not in TERMINAL_STATUSES:
+            raise ValueError(f"not a terminal status: {status!r}")
+        now = time.time()
+        cursor = self._execute(
+            "UPDATE runs SET status=?, error=?, ended_at=?, updated_at=? WHERE id=? AND status IN (?, ?)",
+            (status, error, now, now, run_id, *ACTIVE_STATUSES),
+        )
+        return cursor.rowcount == 1
+
+    def request_cancel(self, run_id: str) -> RunRecord:
+        """Flag a run for cancelling; a queued run (no worker yet) is cancelled at once."""
+        self.get_run(run_id)
+        self._execute("UPDATE runs SET cancel_requested=1, updated_at=? WHERE id=?", (time.time(), run_id))
+        self._execute("UPDATE runs SET status='cancelled', ended_at=?, error=NULL WHERE id=? AND status='queued'",
+                      (time.time(), run_id))
+        return self.get_run(run_id)
+
+    def cancel_requested(self, run_id: str) -> bool:
+        row = self._execute("SELECT cancel_requested FROM runs WHERE id=?", (run_id,)).fetchone()
+        return bool(row and row[0])
+
+    def reconcile(self) -> list[str]:
+        """Mark runs whose worker is gone: failed if its launcher still runs, else interrupted.
+
+        Called when a dashboard or CLI starts and when runs are listed, so a run never stays
+        'running' after its process died (SIGKILL, out of memory, machine restart).
+        """
+        changed = []
+        for run in self.list_runs(statuses=ACTIVE_STATUSES):
+            if run.status == "running" and not processes.is_alive(run.pid, run.pid_start):
+                if processes.is_alive(run.launcher_pid, run.launcher_start):
+                    reason = f"worker process {run.pid} ended without reporting (killed or crashed)"
+                    status = "failed"
+                else:
+                    reason = "interrupted: the process that started this run is gone"
+                    status = "interrupted"
+                if self.finish(run.id, status, reason):
+                    changed.append(run.id)
+            elif run.status == "queued" and not processes.is_alive(run.launcher_pid, run.launcher_start):
+                if self.finish(run.id, "interrupted", "interrupted before its worker started"):
+                    changed.append(run.id)
+        return changed
+
+    # -- metrics ------------------------------------------------------------------------------
+    def log_metrics(self, run_id: str, rows: list[tuple[str, int, float]], *, step: int | None = None,
+                    steps_per_second: float | None = None) -> None:
+        """Write a batch of (name, step, value) rows and the run's progress in one transaction."""
+        now = time.time()
+        connection = self._connect()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.executemany(
+                "INSERT OR REPLACE INTO metrics (run_id, name, step, value, wall_time) VALUES (?,?,?,?,?)",
+                [(run_id, name, int(row_step), _finite_or_none(value), now) for name, row_step, value in rows],
+            )
+            if step is not None:
+                connection.execute("UPDATE runs SET step=?, steps_per_second=?, updated_at=? WHERE id=?",
+                                   (step, steps_per_second, now, run_id))
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    def read_metrics(self, run_id: str, after_step: int = -1) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """name -> (steps, values) for rows with step > ``after_step``, in step order."""
+        rows = self._execute(
+            "SELECT name, step, value FROM metrics WHERE run_id=? AND step>? ORDER BY name, step",
+            (run_id, after_step),
+        ).fetchall()
+        grouped: dict[str, tuple[list, list]] = {}
+        for name, step, value in rows:
+            steps, values = grouped.setdefault(name, ([], []))
+            steps.append(step)
+            values.append(math.nan if value is None else value)
+        return {name: (np.asarray(s, dtype=np.int64), np.asarray(v, dtype=np.float64))
+                for name, (s, v) in grouped.items()}
+
+    def last_metrics(self, run_id: str) -> dict[str, float]:
+        """The value at the highest step of each metric."""
+        rows = self._execute(
+            "SELECT m.name, m.value FROM metrics m JOIN (SELECT name, MAX(step) AS step FROM metrics"
+            " WHERE run_id=? GROUP BY name) last ON m.name=last.name AND m.step=last.step WHERE m.run_id=?",
+            (run_id, run_id),
+        ).fetchall()
+        return {name: (math.nan if value is None else value) for name, value in rows}
+
+    def count_metric_rows(self, run_id: str) -> int:
+        return self._execute("SELECT COUNT(*) FROM metrics WHERE run_id=?", (run_id,)).fetchone()[0]
+
+    # -- artifacts ----------------------------------------------------------------------------
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs_dir / run_id
+
+    def save_snapshot(self, run_id: str, step: int, arrays: dict[str, np.ndarray]) -> None:
+        """Write arrays as an .npz (no pickles), atomically, then index it."""
+        folder = self.run_dir(run_id) / "snapshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{step:09d}.npz"
+        buffer = io.BytesIO()
+        np.savez(buffer, allow_pickle=False, **{name: np.asarray(value) for name, value in arrays.items()})
+        _atomic_write(target, buffer.getvalue())
+        self._execute("INSERT OR REPLACE INTO snapshots (run_id, step, file, wall_time) VALUES (?,?,?,?)",
+                      (run_id, step, str(target.relative_to(self.home)), time.time()))
+
+    def snapshot_steps(self, run_id: str) -> list[int]:
+        rows = self._execute("SELECT step FROM snapshots WHERE run_id=? ORDER BY step", (run_id,)).fetchall()
+        return [row[0] for row in rows]
+
+    def load_snapshot(self, run_id: str, step: int | None = None) -> tuple[int, dict[str, np.ndarray]] | None:
+        """(step, arrays) of the snapshot at ``step`` (default: the latest), or None if none yet."""
+        if step is None:
+            row = self._execute("SELECT step, file FROM snapshots WHERE run_id=? ORDER BY step DESC LIMIT 1",
+                                (run_id,)).fetchone()
+        else:
+            row = self._execute("SELECT step, file FROM snapshots WHERE run_id=? AND step=?",
+                                (run_id, step)).fetchone()
+        if row is None:
+            return None
+        with np.load(self.home / row[1], allow_pickle=False) as archive:
+            return row[0], {name: archive[name] for name in archive.files}
+
+    def checkpoint_path(self, run_id: str) -> Path:
+        return self.run_dir(run_id) / "checkpoint.pt"
+
+    def save_checkpoint(self, run_id: str, payload: dict) -> None:
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(payload, buffer)
+        _atomic_write(self.checkpoint_path(run_id), buffer.getvalue())
+
+    def load_checkpoint(self, run_id: str) -> dict | None:
+        """The run's checkpoint, loaded with ``weights_only=True`` (never arbitrary pickles)."""
+        import torch
+
+        path = self.checkpoint_path(run_id)
+        if not path.exists():
+            return None
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+    def delete_run(self, run_id: str) -> None:
+        connection = self._connect()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for table, column in (("metrics", "run_id"), ("snapshots", "run_id"), ("runs", "id")):
+                connection.execute(f"DELETE FROM {table} WHERE {column}=?", (run_id,))
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+
+
+def _finite_or_none(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over the target."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,31 @@
+"""Views of clustering runs: assignments on a 2-D projection, centroids as images, scores."""
+
+from __future__ import annotations
+
+from unsup_core.viz.images import image_grid
+from unsup_core.viz.panels import Panel, RunView, curves_panel, register_views
+from unsup_core.viz.scatter import categorical_scatter, cluster_scatter
+
+
+@register_views("kmeans")
+def clustering_panels(view: RunView) -> list[Panel]:
+    panels = [
+        curves_panel(view, ["inertia"], "Inertia per iteration", "inertia",
+                     "Sum of squared distances to the nearest centre; Lloyd iterations never increase it."),
+        curves_panel(view, ["ari", "nmi"], "Agreement with the true labels", "agreement",
+                     "ARI and NMI against the dataset's labels (never used for fitting)."),
+    ]
+    snapshot = view.snapshot
+    if snapshot is not None:
+        title = f"Clusters at step {view.snapshot_step} (PCA projection when > 2 features)"
+        panels.append(Panel("clusters", title, cluster_scatter(snapshot["points"], snapshot["labels"], title,
+                                                               centers=snapshot.get("centers"))))
+        if "true_labels" in snapshot:
+            panels.append(Panel("true-labels", "True labels (same projection)", categorical_scatter(
+                snapshot["points"], snapshot["true_labels"], "True labels (same projection)",
+                label_names=view.label_names(), prefix="class")))
+        if "center_images" in snapshot:
+            panels.append(Panel("center-images", "Cluster means as images",
+                                image_grid(snapshot["center_images"], "Cluster means as images"),
+                                "Each cluster's mean image, in the original pixel scale."))
+    return panels

@@ -1,0 +1,35 @@
+"""Metric curves: pure functions from (steps, values) series to plotly figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from unsup_core.viz.style import base_layout
+
+MAX_CURVE_POINTS = 1500
+
+
+def downsample(steps: np.ndarray, values: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of equal-width step buckets, always keeping the last point, so long runs stay light."""
+    if len(steps) <= max_points:
+        return steps, values
+    edges = np.linspace(0, len(steps), max_points, endpoint=False).astype(int)
+    counts = np.diff(np.append(edges, len(steps)))
+    sums = np.add.reduceat(np.nan_to_num(values), edges)
+    bucket_steps = steps[np.minimum(edges + counts - 1, len(steps) - 1)]
+    bucket_values = sums / counts
+    bucket_values[-1] = values[-1]
+    return bucket_steps, bucket_values
+
+
+def metric_curves(series: dict[str, tuple[np.ndarray, np.ndarray]], title: str, *,
+                  y_title: str = "", log_y: bool = False) -> go.Figure:
+    """One line per metric name over training steps."""
+    figure = go.Figure()
+    for name, (steps, values) in series.items():
+        steps, values = downsample(np.asarray(steps), np.asarray(values, dtype=float))
+        figure.add_trace(go.Scatter(x=steps, y=values, mode="lines", name=name))
+    figure.update_layout(**base_layout(title), xaxis_title="step", yaxis_title=y_title,
+                         yaxis_type="log" if log_y else "linear", showlegend=len(series) > 1)
+    return figure

@@ -1,0 +1,82 @@
+"""Which figures a run shows: one view builder per algorithm, registered by name.
+
+A builder gets a :class:`RunView` (metrics and the latest snapshot) and returns :class:`Panel`s;
+pages lay them out and never need to know the algorithm. Unregistered algorithms get their metric
+curves. Builders treat metrics and snapshot independently (either may be empty), so a live page can
+rebuild the curves on every tick and the snapshot figures only when a new snapshot arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import plotly.graph_objects as go
+
+from unsup_core.viz.curves import metric_curves
+
+Series = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class Panel:
+    key: str  # stable across updates, so the chart keeps its zoom
+    title: str
+    figure: go.Figure
+    caption: str = ""
+
+
+@dataclass
+class RunView:
+    algorithm: str
+    metrics: Series
+    snapshot: dict[str, np.ndarray] | None = None
+    snapshot_step: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    def label_names(self) -> list[str] | None:
+        if self.snapshot is not None and "label_names" in self.snapshot:
+            return [str(name) for name in self.snapshot["label_names"]]
+        return None
+
+
+ViewBuilder = Callable[[RunView], list[Panel]]
+_BUILDERS: dict[str, ViewBuilder] = {}
+
+
+def register_views(*algorithm_names: str) -> Callable[[ViewBuilder], ViewBuilder]:
+    def decorate(builder: ViewBuilder) -> ViewBuilder:
+        for name in algorithm_names:
+            _BUILDERS[name] = builder
+        return builder
+
+    return decorate
+
+
+def curves_panel(view: RunView, names: list[str], title: str, key: str, caption: str = "",
+                 log_y: bool = False) -> Panel | None:
+    series = {name: view.metrics[name] for name in names if name in view.metrics}
+    if not series:
+        return None
+    return Panel(key, title, metric_curves(series, title, log_y=log_y), caption)
+
+
+def default_panels(view: RunView) -> list[Panel]:
+    return [Panel(f"metric-{name}", name, metric_curves({name: series}, name))
+            for name, series in sorted(view.metrics.items())]
+
+
+def build_panels(view: RunView) -> list[Panel]:
+    builder = _BUILDERS.get(view.algorithm, default_panels)
+    return [panel for panel in builder(view) if panel is not None]
+
+
+def metric_panels(algorithm: str, metrics: Series) -> list[Panel]:
+    """Only the panels drawn from metric curves."""
+    return build_panels(RunView(algorithm, metrics))
+
+
+def snapshot_panels(algorithm: str, snapshot: dict[str, np.ndarray], step: int) -> list[Panel]:
+    """Only the panels drawn from a snapshot."""
+    return build_panels(RunView(algorithm, {}, snapshot, step))
