@@ -5,56 +5,77 @@ import streamlit as st
 from pages import services
 from pages.forms import config_form, options_form
 from unsup_core.algorithms import get_algorithm, list_algorithms
-from unsup_core.datasets import get_entry, list_datasets
+from unsup_core.datasets import get_entry, list_datasets, load_dataset
 from unsup_core.datasets.idx import IDX_SETS, missing_files_message
 from unsup_core.device import DEVICE_CHOICES
 from unsup_core.errors import UserError
 from unsup_core.runs.spec import MAX_STEPS, make_spec
+from unsup_core.viz.datasets import dataset_preview
+
+STARTED_KEY = "train.started_run"
+ERROR_KEY = "train.error"
+
+if started := st.session_state.pop(STARTED_KEY, None):
+    # The run was submitted by the button's callback: go straight to it without redrawing this page.
+    st.switch_page(services.RUN_PAGE, query_params={"run": started})
 
 st.title("Train")
-
 entries = {entry.name: entry for entry in list_datasets()}
 
 
 def _dataset_label(name: str) -> str:
     entry = entries[name]
-    size = f"{entry.n_samples:,} x {entry.n_features}" if entry.n_samples else "your files"
-    return f"{name}  ({entry.kind}, {size})"
+    return f"{name}  ({entry.kind}, {entry.n_samples:,} x {entry.n_features})"
 
 
-left, right = st.columns(2)
-with left:
+def _start_run(algorithm: str, dataset: str, config_names: list[str], option_names: list[str]) -> None:
+    """Form callback: submit before the rerun, so the rerun can switch to the run page at once."""
+    state = st.session_state
+    try:
+        spec = make_spec(
+            algorithm, dataset, {name: state[f"config.{algorithm}.{name}"] for name in config_names},
+            steps=int(state[f"steps.{algorithm}"]), seed=int(state["train.seed"]), device=state["train.device"],
+            dataset_options={name: state[f"dataset.{dataset}.{name}"] for name in option_names})
+        state[STARTED_KEY] = services.executor().submit(spec, owner="dashboard").run_id
+    except UserError as error:
+        state[ERROR_KEY] = str(error)
+
+
+data_column, model_column = st.columns([2, 3], gap="large")
+
+with data_column:
     dataset_name = st.selectbox("Dataset", list(entries), format_func=_dataset_label, key="train.dataset")
     entry = get_entry(dataset_name)
     st.caption(entry.description)
-    if dataset_name in IDX_SETS and (message := missing_files_message(dataset_name)):
-        st.info(message)
-with right:
-    algorithms = {cls.name: cls for cls in list_algorithms(kind=entry.kind)}
-    algorithm_name = st.selectbox("Algorithm", list(algorithms), key=f"train.algorithm.{entry.kind}")
-    algorithm_cls = get_algorithm(algorithm_name)
-    st.caption(f"{algorithm_cls.family} - {algorithm_cls.summary}")
-
-with st.form(f"train.form.{algorithm_name}", border=True):
-    st.markdown(f"**{algorithm_name} parameters**")
-    config_values = config_form(algorithm_cls.Config, f"config.{algorithm_name}")
     dataset_options = {}
     if entry.options:
         with st.expander("Dataset options"):
-            dataset_options = options_form(entry.options, f"dataset.{dataset_name}")
-    steps_column, seed_column, device_column = st.columns(3)
-    steps = steps_column.number_input("steps", 1, MAX_STEPS, algorithm_cls.default_steps, key=f"steps.{algorithm_name}",
-                                      help="Training steps (iterations for k-means; it may stop earlier once converged).")
-    seed = seed_column.number_input("seed", 0, 2**31 - 1, 0, help="Same seed, same run.")
-    device = device_column.selectbox("device", DEVICE_CHOICES, help=f"auto picks CUDA when present; here: {services.device_label()}")
-    submitted = st.form_submit_button("Train", type="primary")
-
-if submitted:
-    try:
-        spec = make_spec(algorithm_name, dataset_name, config_values, steps=int(steps), seed=int(seed),
-                         device=device, dataset_options=dataset_options)
-        handle = services.executor().submit(spec, owner="dashboard")
-    except UserError as error:
-        st.error(str(error))
+            dataset_options = options_form(entry.options, f"dataset.{dataset_name}", n_columns=2)
+    missing = missing_files_message(dataset_name) if dataset_name in IDX_SETS else None
+    if missing and not dataset_options.get("path"):
+        st.info(missing)
     else:
-        st.switch_page(services.RUN_PAGE, query_params={"run": handle.run_id})
+        try:
+            preview = dataset_preview(load_dataset(dataset_name, **dataset_options))
+            st.plotly_chart(preview, key="train.preview")
+        except UserError as error:
+            st.warning(f"Cannot preview this dataset: {error}")
+
+with model_column:
+    algorithms = {cls.name: cls for cls in list_algorithms(kind=entry.kind)}
+    algorithm_name = st.selectbox("Algorithm", list(algorithms), key=f"train.algorithm.{entry.kind}")
+    algorithm_cls = get_algorithm(algorithm_name)
+    st.caption(f"{algorithm_cls.family}: {algorithm_cls.summary}")
+    with st.form(f"train.form.{algorithm_name}", border=True):
+        config_values = config_form(algorithm_cls.Config, f"config.{algorithm_name}")
+        steps_column, seed_column, device_column = st.columns(3)
+        steps_column.number_input(
+            "steps", 1, MAX_STEPS, algorithm_cls.default_steps, key=f"steps.{algorithm_name}",
+            help="Training steps (iterations for k-means, which stops early once converged).")
+        seed_column.number_input("seed", 0, 2**31 - 1, 0, key="train.seed", help="Same seed, same run.")
+        device_column.selectbox("device", DEVICE_CHOICES, key="train.device",
+                                help=f"auto picks CUDA when present; here: {services.device_label()}")
+        st.form_submit_button("Train", type="primary", on_click=_start_run,
+                              args=(algorithm_name, dataset_name, list(config_values), list(dataset_options)))
+    if error := st.session_state.pop(ERROR_KEY, None):
+        st.error(error)

@@ -123,6 +123,7 @@ class LocalExecutor:
         self._workers: dict[str, subprocess.Popen] = {}
         self._warm: list[subprocess.Popen] = []
         self._kill_deadlines: dict[str, float] = {}
+        self._ready_files: dict[int, Path] = {}
         self._stopped = threading.Event()
         self._reaper: threading.Thread | None = None
         if watch_parent:
@@ -165,6 +166,11 @@ class LocalExecutor:
             self._start_reaper()
         return run
 
+    def warm_ready(self) -> bool:
+        """True when a warm worker has finished its imports and waits for a run."""
+        with self._lock:
+            return any(p.poll() is None and self._ready_file(p).exists() for p in self._warm)
+
     def active_workers(self) -> list[str]:
         with self._lock:
             return [run_id for run_id, process in self._workers.items() if process.poll() is None]
@@ -176,6 +182,8 @@ class LocalExecutor:
             for process in [*self._workers.values(), *self._warm]:
                 if process.poll() is None:
                     process.terminate()
+            for ready_file in self._ready_files.values():
+                ready_file.unlink(missing_ok=True)
             self._warm.clear()
 
     # -- internals ----------------------------------------------------------------------------
@@ -197,19 +205,35 @@ class LocalExecutor:
     def _take_warm(self) -> subprocess.Popen | None:
         while self._warm:
             process = self._warm.pop(0)
+            self._forget_ready_file(process)
             if process.poll() is None:
                 return process
         return None
 
     def _refill_warm(self) -> None:
         with self._lock:
+            for process in self._warm:
+                if process.poll() is not None:
+                    self._forget_ready_file(process)
             self._warm = [p for p in self._warm if p.poll() is None]
             missing = self.warm_workers - len(self._warm)
             if self._stopped.is_set() or missing <= 0:
                 return
             (self.store.home / "logs").mkdir(exist_ok=True)
             for _ in range(missing):
-                self._warm.append(self._spawn(["--warm"], log=self.store.home / "logs" / "warm-worker.log"))
+                ready_file = self.store.home / "logs" / f"warm-{os.getpid()}-{time.monotonic_ns()}.ready"
+                process = self._spawn(["--warm", "--ready-file", str(ready_file)],
+                                      log=self.store.home / "logs" / "warm-worker.log")
+                self._ready_files[process.pid] = ready_file
+                self._warm.append(process)
+
+    def _ready_file(self, process: subprocess.Popen) -> Path:
+        return self._ready_files[process.pid]
+
+    def _forget_ready_file(self, process: subprocess.Popen) -> None:
+        ready_file = self._ready_files.pop(process.pid, None)
+        if ready_file is not None:
+            ready_file.unlink(missing_ok=True)
 
     def _start_reaper(self) -> None:
         with self._lock:

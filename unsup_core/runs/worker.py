@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 
 PARENT_POLL_SECONDS = 0.2
 ENV_THREADS = "UNSUP_LAB_WORKER_THREADS"
@@ -111,6 +112,22 @@ def execute(store, run_id: str, flags: StopFlags) -> str:
     return result.status
 
 
+def prepare_for_runs() -> None:
+    """Pay every one-off cost before a run arrives: imports, and torch's lazy set-up."""
+    import sklearn.datasets  # noqa: F401
+    import torch
+
+    import unsup_core.algorithms  # noqa: F401
+    import unsup_core.datasets  # noqa: F401
+    import unsup_core.runs.loop  # noqa: F401
+
+    # The first optimizer imports torch._dynamo (about 2 s) and the first backward starts autograd.
+    weight = torch.zeros(4, requires_grad=True)
+    optimizer = torch.optim.Adam([weight])
+    (weight * 2).sum().backward()
+    optimizer.step()
+
+
 def _install_signal_handlers(flags: StopFlags) -> None:
     def on_term(signum, frame) -> None:
         flags.set("interrupted: the worker received SIGTERM")
@@ -131,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm", action="store_true", help="import everything, then read a run id on stdin")
     parser.add_argument("--parent-pid", type=int, default=None, help="stop when this process is gone")
     parser.add_argument("--home", default=None, help="run store folder (default: $UNSUP_LAB_HOME)")
+    parser.add_argument("--ready-file", default=None, help="with --warm: created once imports are done")
     args = parser.parse_args(argv)
     if not args.warm and not args.run_id:
         parser.error("give a RUN_ID or --warm")
@@ -146,13 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     store = RunStore(args.home)
     run_id = args.run_id
     if args.warm:
-        # Pay every import before a run arrives (torch, the algorithms, scikit-learn's loaders).
-        import sklearn.datasets  # noqa: F401
-
-        import unsup_core.algorithms  # noqa: F401
-        import unsup_core.datasets  # noqa: F401
-        import unsup_core.runs.loop  # noqa: F401
-
+        prepare_for_runs()
+        if args.ready_file:
+            Path(args.ready_file).touch()
         line = sys.stdin.readline()
         run_id = line.strip()
         if not run_id or flags.reason:
