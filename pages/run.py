@@ -6,6 +6,8 @@ import streamlit as st
 
 from pages import services
 from pages.live import render_live_run
+from pages.run_extras import render_extras
+from unsup_core.algorithms import get_algorithm
 from unsup_core.runs.store import RunNotFound
 
 store = services.store()
@@ -41,5 +43,10 @@ if run.is_active and controls[0].button("Cancel", key=f"cancel.{run.id}"):
 with st.expander("Configuration"):
     st.json({"config": run.spec.config, "steps": run.spec.steps, "seed": run.spec.seed,
              "device": run.spec.device, "dataset_options": run.spec.dataset_options})
+explanation = get_algorithm(run.algorithm).explanation
+if explanation:
+    with st.expander(f"How {run.algorithm} works and what to look for"):
+        st.markdown(explanation)
 
 render_live_run(run)
+render_extras(run, store)

@@ -27,7 +27,8 @@ class Algorithm(ABC):
     accepts: ClassVar[tuple[str, ...]]  # dataset kinds: "images", "table", "points2d"
     Config: ClassVar[type]
     default_steps: ClassVar[int] = 1000
-    summary: ClassVar[str] = ""
+    summary: ClassVar[str] = ""  # one sentence for menus
+    explanation: ClassVar[str] = ""  # markdown: what it does, the loss it optimises, what to look for
 
     def __init__(self, config: Any = None) -> None:
         self.config = config if config is not None else self.Config()
@@ -45,6 +46,7 @@ class Algorithm(ABC):
             "accepts": list(cls.accepts),
             "default_steps": cls.default_steps,
             "summary": cls.summary,
+            "explanation": cls.explanation,
             "config": [spec.as_dict() for spec in config_lib.describe(cls.Config)],
         }
 

@@ -30,6 +30,23 @@ class KMeansAlgorithm(EstimatorAlgorithm):
     Config = KMeansConfig
     default_steps = 100
     summary = "Lloyd's k-means: assign each point to its nearest centre, move centres to their means."
+    explanation = r"""
+k-means looks for $k$ centres $\mu_1, \dots, \mu_k$ that minimise the **inertia**, the sum of squared
+distances from each point to its nearest centre:
+$\;J = \sum_i \min_j \lVert x_i - \mu_j \rVert^2$.
+
+Each step (Lloyd's algorithm) does two things, and neither can increase $J$:
+1. **assign** every point to its nearest centre;
+2. **update** every centre to the mean of the points assigned to it.
+
+It stops when no point changes cluster. The first centres are drawn by *k-means++*: each new centre
+is picked with probability proportional to its squared distance from the centres chosen so far.
+
+**What to look for:** the inertia curve drops fast and flattens; points near a boundary switch
+cluster in the first iterations. k-means assumes round clusters of similar size: on `moons` or
+`circles` it cuts the shapes with straight lines whatever $k$ is. ARI/NMI compare the clusters with
+the dataset's labels (1 = identical, ~0 = chance); the labels are never used for fitting.
+"""
 
     def make_estimator(self, seed: int, device: str) -> KMeans:
         return KMeans(self.config.n_clusters, init=self.config.init, tol=self.config.tol,

@@ -96,6 +96,25 @@ class VAE(Algorithm):
     Config = VAEConfig
     default_steps = 2000
     summary = "Variational autoencoder: learns to compress images into a small latent space and sample new ones."
+    explanation = r"""
+An **encoder** maps an image $x$ to a Gaussian $q(z \mid x) = \mathcal{N}(\mu(x), \operatorname{diag}\sigma^2(x))$
+over a small latent vector $z$; a **decoder** maps $z$ back to pixel probabilities $p(x \mid z)$.
+Training maximises the evidence lower bound; we minimise its negative, per image:
+
+$$\mathcal{L} = \underbrace{\mathbb{E}_{q(z\mid x)}[-\log p(x \mid z)]}_{\text{recon}}
++ \beta\,\underbrace{\mathrm{KL}\big(q(z \mid x)\,\|\,\mathcal{N}(0, I)\big)}_{\text{kl}},
+\qquad \mathrm{KL} = -\tfrac12 \sum_j \big(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\big).$$
+
+The expectation uses one sample $z = \mu + \sigma \odot \varepsilon$, $\varepsilon \sim \mathcal{N}(0, I)$
+(the reparameterisation trick), so gradients flow through $\mu$ and $\sigma$. With a Bernoulli
+decoder the recon term is the binary cross-entropy summed over pixels.
+
+**What to look for:** recon falls fast, then KL rises as the encoder starts to use its latent code.
+Samples come from the *same* noise vectors every time, so changes are the decoder learning. VAE
+samples are blurry because the decoder predicts pixel means. If KL drops to ~0 (**posterior
+collapse**, try a large `beta`), every input gets the same code and all samples look alike. With
+`latent_dim` = 2 the latent map is the space itself: digits of one class gather in one region.
+"""
 
     def setup(self, data: Dataset, device: str = "cpu", seed: int = 0) -> None:
         torch.manual_seed(seed)
