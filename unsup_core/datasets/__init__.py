@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from unsup_core.config import ConfigError
-from unsup_core.datasets import builtin, idx, points2d, shapes
+from unsup_core.datasets import anomalies, builtin, idx, points2d, shapes
 from unsup_core.datasets.base import KINDS, Dataset, DatasetEntry, DatasetError
 
 _REGISTRY: dict[str, DatasetEntry] = {}
@@ -79,6 +79,12 @@ def _register_builtins() -> None:
                           2000, 2, True, {"n_samples": 2000, "seed": 0}))
     register(DatasetEntry("swiss_roll_2d", "points2d", points2d.make_swiss_roll_2d, "A 2-D spiral.",
                           1000, 2, True, {"n_samples": 1000, "noise": 0.3, "seed": 0}))
+    register(DatasetEntry("digits_anomalies", "images", anomalies.make_digits_anomalies,
+                          "Digits with planted anomalies (noise, rotated, inverted); labels mark them.",
+                          1797, 64, True, {"share": 0.03, "seed": 0}))
+    register(DatasetEntry("blobs_outliers", "points2d", anomalies.make_blobs_outliers,
+                          "Four blobs plus far-away points; labels mark them.", 1030, 2, True,
+                          {"n_samples": 1000, "share": 0.03, "seed": 0}))
     for name, meta in idx.IDX_SETS.items():
         register(DatasetEntry(
             name, "images", functools.partial(idx.load_idx_dataset, name), meta["description"],
