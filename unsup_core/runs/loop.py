@@ -131,6 +131,9 @@ def _train(algorithm: Algorithm, total_steps: int, recorder: Recorder, start_ste
                 # Rate over the first step would count setup-like warm-up; measure from here on.
                 rate_origin = (done, step)
         if now >= next_checkpoint:
+            # A checkpoint must never be ahead of the stored metrics, or a resumed run would have a gap.
+            flush(now)
+            next_flush = now + settings.flush_interval
             recorder.checkpoint(step, checkpoint_payload(algorithm, step))
             done = time.monotonic()
             next_checkpoint = done + max(settings.checkpoint_interval, (done - now) / settings.snapshot_budget)
