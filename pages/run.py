@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from pages import services
+from pages import services, som_tools  # noqa: F401  (som_tools registers the SOM run extras)
 from pages.live import render_live_run
 from pages.run_extras import render_extras
 from unsup_core.algorithms import get_algorithm

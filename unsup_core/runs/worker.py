@@ -96,6 +96,7 @@ def execute(store, run_id: str, flags: StopFlags) -> str:
             return store.get_run(run_id).status  # cancelled while queued
         algorithm_cls = get_algorithm(spec.algorithm)
         algorithm = algorithm_cls(algorithm_cls.build_config(spec.config))
+        algorithm.planned_steps = spec.steps
         data = load_dataset(spec.dataset, **spec.dataset_options)
         algorithm.setup(data, device=device, seed=spec.seed)
         start_step = 0
