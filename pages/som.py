@@ -4,15 +4,18 @@ import time
 
 import streamlit as st
 
-from pages import services
+from pages import access, services
 from pages.forms import config_form
 from pages.live import render_live_run
+from pages.run_actions import run_controls
 from pages.som_tools import render_som_tools
 from unsup_core.algorithms import get_algorithm
 from unsup_core.datasets import list_datasets
 from unsup_core.device import DEVICE_CHOICES
 from unsup_core.errors import UserError
 from unsup_core.runs.spec import MAX_STEPS, make_spec
+
+services.require_app()
 
 SOM = get_algorithm("som")
 STARTED_KEY = "som.started_run"
@@ -25,7 +28,7 @@ store = services.store()
 st.title("Self-organizing map")
 st.caption(SOM.summary)
 datasets = [entry for entry in list_datasets() if entry.kind in SOM.accepts]
-som_runs = [run for run in store.list_runs(limit=200) if run.algorithm == "som"]
+som_runs = [run for run in store.list_runs(limit=200, visible_to=access.visible_owner()) if run.algorithm == "som"]
 run_id = st.query_params.get("run")
 
 
@@ -35,7 +38,8 @@ def _start(dataset: str, names: list[str]) -> None:
     try:
         spec = make_spec("som", dataset, {name: state[f"som.config.{name}"] for name in names},
                          steps=int(state["som.steps"]), seed=int(state["som.seed"]), device=state["som.device"])
-        state[STARTED_KEY] = services.executor().submit(spec, owner="dashboard").run_id
+        access.check_run_limit(services.store())
+        state[STARTED_KEY] = services.executor().submit(spec, owner=access.current_user()).run_id
     except UserError as error:
         state[ERROR_KEY] = str(error)
 
@@ -69,12 +73,10 @@ if chosen != run_id:
     st.rerun()
 run = store.get_run(chosen)
 
-header, cancel = st.columns([6, 1])
-header.caption(f"Run `{run.id}`: som on {run.dataset}, started "
-               f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.created_at))}. "
-               f"Also on the Run page with its configuration.")
-if run.is_active and cancel.button("Cancel", key=f"som.cancel.{run.id}"):
-    services.executor().cancel(run.id)
+st.caption(f"Run `{run.id}`: som on {run.dataset}, created "
+           f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.created_at))}. "
+           "Its Run page also has its configuration and Clone with edits.")
+run_controls(run, store)
 with st.expander("What the maps show, and how sigma and the learning rate shape them"):
     st.markdown(SOM.explanation)
 render_live_run(run)

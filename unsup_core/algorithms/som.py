@@ -199,10 +199,15 @@ batches cannot overshoot). Very large batches on small maps settle a little less
         return arrays
 
     def state_dict(self) -> dict:
-        return {"som": self.som.get_state(), "step_index": self.step_index}
+        return {"som": self.som.get_state(), "step_index": self.step_index,
+                "total_updates": self.som.total_updates_}
 
     def load_state_dict(self, state: dict) -> None:
+        # The schedules keep the length the run started with: a resumed map continues them exactly,
+        # and one that completed them stays finished even if the run is given more steps (growing
+        # sigma back would undo the map's fine structure; clone it to train a longer schedule).
         self.som.set_state(state["som"])
+        self.som.total_updates_ = int(state.get("total_updates", self.som.total_updates_))
         self.step_index = int(state["step_index"])
         self.finished = self.som.done_
         self._evaluation = None
