@@ -141,3 +141,27 @@ def test_the_run_page_of_a_som_run_has_the_clustering_tools(app, store, executor
     clusters = np.arange(36) % 3
     lines = export_csv(run, arrays, clusters).splitlines()
     assert lines[0] == "sample,neuron,row,col,cluster,label,label_name" and len(lines) == 1798
+
+
+def test_resuming_a_som_continues_its_schedule_and_a_finished_map_stays_finished(store, executor):
+    import time
+
+    from unsup_core.runs.executor import RunHandle
+
+    # minisom, one sample at a time: slow enough to cancel part way.
+    spec = make_spec("som", "digits", {"backend": "minisom", "rows": 5, "cols": 5, "batch_size": 32}, steps=400)
+    run_id = executor.submit(spec).run_id
+    for _ in range(1200):
+        if store.get_run(run_id).step >= 20:
+            break
+        time.sleep(0.02)
+    executor.cancel(run_id)
+    cancelled = RunHandle(store, run_id).wait(timeout=30)
+    assert cancelled.status == "cancelled" and cancelled.step < 400
+    resumed = executor.resume(run_id).wait(timeout=120)  # at once: within the cancel's kill grace
+    assert resumed.status == "done" and resumed.step == 400
+    sigma_steps, sigma = store.read_metrics(run_id)["sigma"]
+    assert np.all(np.diff(sigma[np.argsort(sigma_steps)]) <= 1e-9) and sigma[-1] == pytest.approx(1.0, abs=0.02)
+    # Given more steps, a map that has run its schedule is finished at once.
+    again = executor.resume(run_id, steps=800).wait(timeout=120)
+    assert again.status == "done" and again.step == 400
