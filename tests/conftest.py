@@ -7,8 +7,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# Keep the torch in the test process to one thread so worker subprocesses get the other core.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# One thread for torch and BLAS in the test process, so worker subprocesses get the other core.
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from unsup_core.runs import processes
+from unsup_core.runs.worker import worker_threads
 from unsup_core.runs.spec import RunSpec
 from unsup_core.runs.store import TERMINAL_STATUSES, RunRecord, RunStore
 
@@ -33,6 +34,11 @@ def _worker_environment(store: RunStore) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     env["UNSUP_LAB_HOME"] = str(store.home)
+    # BLAS pools must be sized before numpy loads: OpenBLAS threads spinning on a busy machine made a
+    # scikit-learn fit 40x slower here. Same budget as torch's threads (see worker.limit_threads).
+    threads = str(worker_threads())
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(variable, threads)
     return env
 
 

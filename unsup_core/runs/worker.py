@@ -109,12 +109,15 @@ class StoreRecorder:
         return self.flags.reason
 
 
+def worker_threads() -> int:
+    """Leave a core to the web server: cpu_count - 1 threads (at least 1), or UNSUP_LAB_WORKER_THREADS."""
+    return int(os.environ.get(ENV_THREADS) or max(1, (os.cpu_count() or 2) - 1))
+
+
 def limit_threads() -> None:
-    """Leave a core to the web server: torch and OpenMP get cpu_count - 1 threads (at least 1)."""
     import torch
 
-    threads = int(os.environ.get(ENV_THREADS) or max(1, (os.cpu_count() or 2) - 1))
-    torch.set_num_threads(threads)
+    torch.set_num_threads(worker_threads())
 
 
 def describe_error(error: BaseException) -> str:
