@@ -11,6 +11,7 @@ navigation = st.navigation([
     st.Page(services.RUN_PAGE, title="Run", icon=":material/monitoring:"),
     st.Page(services.RUNS_PAGE, title="Runs", icon=":material/list:"),
     st.Page(services.COMPARE_PAGE, title="Compare", icon=":material/compare_arrows:"),
+    st.Page(services.SOM_PAGE, title="SOM", icon=":material/grid_on:"),
 ])
 
 access.current_user()

@@ -24,6 +24,7 @@ RUN_PAGE = "pages/run.py"
 TRAIN_PAGE = "pages/train.py"
 RUNS_PAGE = "pages/runs.py"
 COMPARE_PAGE = "pages/compare.py"
+SOM_PAGE = "pages/som.py"
 
 
 _app_context = threading.local()

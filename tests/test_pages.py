@@ -27,11 +27,11 @@ def test_train_page_offers_only_algorithms_that_fit_the_dataset(app):
     assert not at.exception
     assert _selectbox(at, "Dataset").value == "digits"
     image_algorithms = set(_selectbox(at, "Algorithm").options)
-    assert {"kmeans", "vae"} <= image_algorithms
+    assert {"kmeans", "vae", "som"} <= image_algorithms
     assert image_algorithms == {cls.name for cls in list_algorithms() if "images" in cls.accepts}
     _selectbox(at, "Dataset").select("iris").run()
     table_algorithms = set(_selectbox(at, "Algorithm").options)
-    assert "kmeans" in table_algorithms and "vae" not in table_algorithms
+    assert {"kmeans", "som"} <= table_algorithms and "vae" not in table_algorithms
     assert table_algorithms == {cls.name for cls in list_algorithms() if "table" in cls.accepts}
 
 

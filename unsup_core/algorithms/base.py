@@ -33,6 +33,9 @@ class Algorithm(ABC):
     def __init__(self, config: Any = None) -> None:
         self.config = config if config is not None else self.Config()
         self.finished = False
+        # The run's step budget, set by whoever runs it before ``setup`` (None: not known). Algorithms
+        # whose schedules span the whole run (a SOM's shrinking neighbourhood) plan with it.
+        self.planned_steps: int | None = None
 
     @classmethod
     def build_config(cls, overrides: dict | None = None) -> Any:

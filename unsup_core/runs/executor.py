@@ -157,6 +157,9 @@ class LocalExecutor:
         """Hand a queued run to a warm worker, or start a fresh one."""
         self._start_reaper()
         with self._lock:
+            # A cancel's kill deadline belongs to the worker that was cancelled: a run resumed within
+            # the grace period must not have its new worker killed when that deadline passes.
+            self._kill_deadlines.pop(run_id, None)
             process = self._take_warm()
             if process is not None:
                 process.stdin.write(f"{run_id}\n".encode())

@@ -170,6 +170,7 @@ def execute(store, run_id: str, flags: StopFlags, limits: QueueLimits | None = N
         store.set_device_label(run_id, describe_device(run.device))
         algorithm_cls = get_algorithm(spec.algorithm)
         algorithm = algorithm_cls(algorithm_cls.build_config(spec.config))
+        algorithm.planned_steps = spec.steps
         data = load_dataset(spec.dataset, **spec.dataset_options)
         algorithm.setup(data, device=run.device, seed=spec.seed)
         start_step = 0
