@@ -4,6 +4,7 @@ import time
 
 import streamlit as st
 
+from pages import generative_extras  # noqa: F401  (registers its run-page sections)
 from pages import services
 from pages.live import render_live_run
 from pages.run_extras import render_extras

@@ -25,9 +25,11 @@ def test_train_page_offers_only_algorithms_that_fit_the_dataset(app):
     at = app.run()
     assert not at.exception
     assert _selectbox(at, "Dataset").value == "digits"
-    assert set(_selectbox(at, "Algorithm").options) == {"kmeans", "vae"}
+    assert set(_selectbox(at, "Algorithm").options) == {"kmeans", "vae", "dcgan", "wgan_gp", "pixelcnn"}
     _selectbox(at, "Dataset").select("iris").run()
     assert _selectbox(at, "Algorithm").options == ["kmeans"]
+    _selectbox(at, "Dataset").select("ring8").run()
+    assert set(_selectbox(at, "Algorithm").options) == {"kmeans", "gan", "wgan_gp"}
 
 
 def test_the_form_is_built_from_the_algorithm_config(app):
@@ -43,6 +45,7 @@ def test_the_form_is_built_from_the_algorithm_config(app):
 def test_pressing_train_starts_a_run_in_the_store(app, store):
     at = app.run()
     _selectbox(at, "Dataset").select("blobs").run()
+    _selectbox(at, "Algorithm").select("kmeans").run()
     next(w for w in at.number_input if w.label == "n clusters").set_value(4)
     next(b for b in at.button if b.label == "Train").click().run()
     runs = store.list_runs()
