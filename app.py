@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import services
+from pages import access, services
 
 st.set_page_config(page_title="Unsupervised Lab", layout="wide")
 
@@ -10,11 +10,12 @@ navigation = st.navigation([
     st.Page(services.TRAIN_PAGE, title="Train", icon=":material/model_training:", default=True),
     st.Page(services.RUN_PAGE, title="Run", icon=":material/monitoring:"),
     st.Page(services.RUNS_PAGE, title="Runs", icon=":material/list:"),
+    st.Page(services.COMPARE_PAGE, title="Compare", icon=":material/compare_arrows:"),
 ])
 
+access.current_user()
 with st.sidebar:
-    st.caption(f"Device: **{services.device_label()}**")
-    active = services.store().list_runs(statuses=("queued", "running"))
-    st.caption(f"Active runs: **{len(active)}**")
+    services.sidebar_status()
+    access.teacher_login()
 
-navigation.run()
+services.run_app(navigation)

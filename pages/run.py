@@ -4,26 +4,28 @@ import time
 
 import streamlit as st
 
+from pages import access, services
 from pages import generative_extras  # noqa: F401  (registers its run-page sections)
-from pages import services
 from pages.live import render_live_run
+from pages.run_actions import clone_form, run_controls
 from pages.run_extras import render_extras
 from unsup_core.algorithms import get_algorithm
 from unsup_core.runs.store import RunNotFound
+
+services.require_app()
 
 store = services.store()
 run_id = st.query_params.get("run")
 
 if not run_id:
     st.title("Run")
-    recent = store.list_runs(limit=50)
+    recent = store.list_runs(limit=50, visible_to=access.visible_owner())
     if not recent:
         st.info("No runs yet: start one on the Train page.")
         st.page_link(services.TRAIN_PAGE, label="Go to Train")
         st.stop()
-    choice = st.selectbox("Open a run", [run.id for run in recent],
-                          format_func=lambda rid: next(f"{r.id}  {r.algorithm} on {r.dataset} ({r.status})"
-                                                       for r in recent if r.id == rid))
+    labels = {run.id: f"{run.id}  {run.algorithm} on {run.dataset} ({run.status})" for run in recent}
+    choice = st.selectbox("Open a run", list(labels), format_func=labels.get)
     st.query_params["run"] = choice
     st.rerun()
 
@@ -33,14 +35,14 @@ except RunNotFound as error:
     st.error(f"{error}. It may have been deleted.")
     st.page_link(services.RUNS_PAGE, label="See all runs")
     st.stop()
+if not access.can_see(run):
+    st.error("This run belongs to another session on this shared server.")
+    st.stop()
 
 st.title(f"{run.algorithm} on {run.dataset}")
-st.caption(f"Run `{run.id}` - started {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.created_at))}")
-
-controls = st.columns([1, 1, 6])
-if run.is_active and controls[0].button("Cancel", key=f"cancel.{run.id}"):
-    services.executor().cancel(run.id)
-    st.toast("Cancel requested: the run stops after its current step.")
+origin = f" - cloned from `{run.parent_id}`" if run.parent_id else ""
+st.caption(f"Run `{run.id}` - created {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.created_at))}{origin}")
+run_controls(run, store)
 with st.expander("Configuration"):
     st.json({"config": run.spec.config, "steps": run.spec.steps, "seed": run.spec.seed,
              "device": run.spec.device, "dataset_options": run.spec.dataset_options})
@@ -48,6 +50,8 @@ explanation = get_algorithm(run.algorithm).explanation
 if explanation:
     with st.expander(f"How {run.algorithm} works and what to look for"):
         st.markdown(explanation)
+if access.can_change(run):
+    clone_form(run)
 
 render_live_run(run)
 render_extras(run, store)

@@ -1,21 +1,64 @@
-"""Runs: every run with its status and last metrics; open any of them."""
+"""Runs: filter and sort every run; open, compare, export, share or delete the selected ones; import."""
 
+import io
 import time
 
 import pandas as pd
 import streamlit as st
 
-from pages import services
+from pages import access, services
 from pages.live import format_seconds
+from pages.run_actions import zip_download_button
+from unsup_core.errors import UserError
+from unsup_core.runs.archive import import_run
+from unsup_core.runs.executor import cancel_and_wait
+
+services.require_app()
 
 store = services.store()
 st.title("Runs")
 store.reconcile()
-runs = store.list_runs()
+runs = store.list_runs(visible_to=access.visible_owner())
+
+
+@st.dialog("Delete runs")
+def confirm_delete(run_ids: list[str]) -> None:
+    st.write(f"Delete {len(run_ids)} run(s) with their metrics, snapshots and checkpoints? This cannot be undone.")
+    st.code("\n".join(run_ids))
+    if st.button("Delete", type="primary", key="runs.delete.confirm"):
+        for run_id in run_ids:
+            if store.get_run(run_id).is_active:
+                cancel_and_wait(store, run_id)
+            store.delete_run(run_id)
+        st.session_state.pop("runs.table", None)
+        st.rerun()
+
+
+with st.expander("Import a run from a zip"):
+    upload = st.file_uploader("Run archive (.zip made by Export)", type=["zip"], key="runs.import")
+    if upload is not None and st.button("Import", key="runs.import.go"):
+        try:
+            imported = import_run(store, io.BytesIO(upload.getvalue()))
+        except UserError as error:
+            st.error(str(error))
+        else:
+            st.success(f"Imported run {imported}.")
+            runs = store.list_runs(visible_to=access.visible_owner())
+
 if not runs:
     st.info("No runs yet: start one on the Train page.")
     st.page_link(services.TRAIN_PAGE, label="Go to Train")
     st.stop()
+
+status_column, algorithm_column, dataset_column, search_column = st.columns(4)
+statuses = status_column.multiselect("Status", sorted({run.status for run in runs}))
+algorithms = algorithm_column.multiselect("Algorithm", sorted({run.algorithm for run in runs}))
+datasets = dataset_column.multiselect("Dataset", sorted({run.dataset for run in runs}))
+search = search_column.text_input("Search id or config", placeholder="e.g. latent_dim")
+shown = [run for run in runs
+         if (not statuses or run.status in statuses) and (not algorithms or run.algorithm in algorithms)
+         and (not datasets or run.dataset in datasets)
+         and (not search or search.lower() in f"{run.id} {run.spec.config}".lower())]
 
 
 def _metrics_text(run_id: str) -> str:
@@ -23,21 +66,39 @@ def _metrics_text(run_id: str) -> str:
 
 
 table = pd.DataFrame({
-    "id": [run.id for run in runs],
-    "status": [run.status for run in runs],
-    "algorithm": [run.algorithm for run in runs],
-    "dataset": [run.dataset for run in runs],
+    "id": [run.id for run in shown],
+    "status": [run.status for run in shown],
+    "algorithm": [run.algorithm for run in shown],
+    "dataset": [run.dataset for run in shown],
     "started": [time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started_at)) if run.started_at else "-"
-                for run in runs],
-    "duration": [format_seconds(run.duration) for run in runs],
-    "progress": [f"{run.step}/{run.steps}" for run in runs],
-    "last metrics": [_metrics_text(run.id) for run in runs],
+                for run in shown],
+    "duration": [format_seconds(run.duration) for run in shown],
+    "progress": [f"{run.step}/{run.steps}" for run in shown],
+    "shared": [run.shared for run in shown],
+    "last metrics": [_metrics_text(run.id) for run in shown],
 })
-selection = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key="runs.table")
-rows = selection.selection.rows
-if rows:
-    chosen = runs[rows[0]]
-    if st.button(f"Open {chosen.id}", type="primary"):
-        st.switch_page(services.RUN_PAGE, query_params={"run": chosen.id})
-else:
-    st.caption("Select a row to open that run.")
+st.caption(f"{len(shown)} of {len(runs)} runs. Click a column header to sort; select rows to act on them.")
+selection = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs.table")
+chosen = [shown[row] for row in selection.selection.rows if row < len(shown)]
+
+if not chosen:
+    st.caption("Select one run to open or export it, several to compare them.")
+    st.stop()
+
+open_column, compare_column, export_column, share_column, delete_column = st.columns(5)
+if len(chosen) == 1 and open_column.button("Open", type="primary"):
+    st.switch_page(services.RUN_PAGE, query_params={"run": chosen[0].id})
+if len(chosen) >= 2 and compare_column.button("Compare", type="primary"):
+    st.switch_page(services.COMPARE_PAGE, query_params={"runs": ",".join(run.id for run in chosen)})
+if len(chosen) == 1:
+    with export_column:
+        zip_download_button(store, chosen[0].id)
+if access.is_teacher():
+    make_shared = not all(run.shared for run in chosen)
+    if share_column.button("Share with everyone" if make_shared else "Stop sharing"):
+        for run in chosen:
+            store.set_shared(run.id, make_shared)
+        st.rerun()
+deletable = [run.id for run in chosen if access.can_change(run)]
+if deletable and delete_column.button(f"Delete {len(deletable)}"):
+    confirm_delete(deletable)

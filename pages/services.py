@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import streamlit as st
 
+from pages import disable_pages_directory_fallback
 from unsup_core.paths import data_home
 from unsup_core.runs.executor import LocalExecutor
 from unsup_core.runs.store import RunStore
+from unsup_core.settings import QueueLimits
 
 WARM_WORKERS = int(os.environ.get("UNSUP_LAB_WARM_WORKERS", "1"))
 # How often a live view polls the store: fast while a run is young, so "Train -> first point" stays
@@ -20,6 +23,40 @@ REFRESH_SECONDS = float(os.environ.get("UNSUP_LAB_REFRESH_SECONDS", "1.0"))
 RUN_PAGE = "pages/run.py"
 TRAIN_PAGE = "pages/train.py"
 RUNS_PAGE = "pages/runs.py"
+COMPARE_PAGE = "pages/compare.py"
+
+
+_app_context = threading.local()
+
+
+def run_app(navigation) -> None:
+    """Run the page chosen by app.py's navigation, marking the run as going through app.py."""
+    _app_context.active = True
+    try:
+        navigation.run()
+    finally:
+        _app_context.active = False
+
+
+_PENDING_RUN_KEY = "services.open_run"
+
+
+def open_run_on_next_rerun(run_id: str) -> None:
+    """From a widget callback (where switching pages is not allowed): open this run next."""
+    st.session_state[_PENDING_RUN_KEY] = run_id
+
+
+def require_app() -> None:
+    """Called first by every page.
+
+    A page started without app.py (see pages/__init__) reruns through it; a run started by a
+    callback in the previous interaction is opened now.
+    """
+    if not getattr(_app_context, "active", False):
+        disable_pages_directory_fallback()
+        st.rerun()
+    if run_id := st.session_state.pop(_PENDING_RUN_KEY, None):
+        st.switch_page(RUN_PAGE, query_params={"run": run_id})
 
 
 @st.cache_resource(show_spinner=False)
@@ -44,3 +81,15 @@ def device_label() -> str:
     from unsup_core.device import describe_device, resolve_device
 
     return describe_device(resolve_device("auto"))
+
+
+def sidebar_status() -> None:
+    """Device, and the queue: what trains now and what waits, in order."""
+    st.caption(f"Device: **{device_label()}**")
+    limits = QueueLimits.from_env()
+    running = store().list_runs(statuses=("running",))
+    queued = store().queued_runs()
+    st.caption(f"Training: **{len(running)}** (slots: {limits.cpu} CPU, {limits.cuda} GPU) · "
+               f"queued: **{len(queued)}**")
+    for position, run in enumerate(queued[:5], start=1):
+        st.caption(f"{position}. {run.algorithm} on {run.dataset} (`{run.id[-6:]}`)")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import services
+from pages import access, services
 from pages.forms import config_form, options_form
 from unsup_core.algorithms import get_algorithm, list_algorithms
 from unsup_core.datasets import get_entry, list_datasets, load_dataset
@@ -12,12 +12,9 @@ from unsup_core.errors import UserError
 from unsup_core.runs.spec import MAX_STEPS, make_spec
 from unsup_core.viz.datasets import dataset_preview
 
-STARTED_KEY = "train.started_run"
-ERROR_KEY = "train.error"
+services.require_app()
 
-if started := st.session_state.pop(STARTED_KEY, None):
-    # The run was submitted by the button's callback: go straight to it without redrawing this page.
-    st.switch_page(services.RUN_PAGE, query_params={"run": started})
+ERROR_KEY = "train.error"
 
 st.title("Train")
 entries = {entry.name: entry for entry in list_datasets()}
@@ -29,14 +26,15 @@ def _dataset_label(name: str) -> str:
 
 
 def _start_run(algorithm: str, dataset: str, config_names: list[str], option_names: list[str]) -> None:
-    """Form callback: submit before the rerun, so the rerun can switch to the run page at once."""
+    """Form callback: submit before the rerun, so the rerun opens the run page at once."""
     state = st.session_state
     try:
         spec = make_spec(
             algorithm, dataset, {name: state[f"config.{algorithm}.{name}"] for name in config_names},
             steps=int(state[f"steps.{algorithm}"]), seed=int(state["train.seed"]), device=state["train.device"],
             dataset_options={name: state[f"dataset.{dataset}.{name}"] for name in option_names})
-        state[STARTED_KEY] = services.executor().submit(spec, owner="dashboard").run_id
+        access.check_run_limit(services.store())
+        services.open_run_on_next_rerun(services.executor().submit(spec, owner=access.current_user()).run_id)
     except UserError as error:
         state[ERROR_KEY] = str(error)
 

@@ -72,3 +72,26 @@ def test_a_failed_run_exits_non_zero(lab_home, tmp_path):
     result = cli("run", "vae", "--dataset", "mnist", "--dataset-option", f"path={tmp_path}", "--wait")
     assert result.returncode == 1
     assert "status: failed" in result.stdout and "mnist needs" in result.stdout
+
+
+def test_export_import_resume_and_delete(lab_home, tmp_path, monkeypatch):
+    run_id = json.loads(cli("run", "kmeans", "--dataset", "blobs", "--set", "n_clusters=4", "--steps", "3",
+                            "--wait", "--json", check_code=0).stdout)["id"]
+    archive = tmp_path / "exported.zip"
+    assert cli("export", run_id, "--zip", str(archive), check_code=0).stdout.strip() == str(archive)
+
+    monkeypatch.setenv("UNSUP_LAB_HOME", str(tmp_path / "elsewhere"))
+    assert json.loads(cli("import", str(archive), "--json", check_code=0).stdout) == {"id": run_id}
+    assert "already exists" in cli("import", str(archive)).stderr
+    resumed = json.loads(cli("resume", run_id, "--steps", "10", "--wait", "--json", check_code=0).stdout)
+    assert resumed["status"] == "done" and resumed["steps"] == 10
+    assert "add --yes to confirm" in cli("delete", run_id).stderr
+    assert cli("delete", run_id, "--yes", check_code=0).stdout.strip() == f"deleted {run_id}"
+    assert json.loads(cli("list", "--json", check_code=0).stdout) == []
+
+
+def test_resuming_a_running_or_missing_run_is_refused(lab_home):
+    run_id = cli("run", "vae", "--dataset", "digits", "--steps", "1000000", check_code=0).stdout.strip()
+    assert "only an ended run can be resumed" in cli("resume", run_id).stderr
+    cli("cancel", run_id, check_code=0)
+    assert "no run with id 'nope'" in cli("resume", "nope").stderr

@@ -8,7 +8,11 @@ import pytest
 import torch
 
 from unsup_core.runs.spec import make_spec
+from unsup_core.settings import QueueLimits
 from unsup_core.runs.store import RunNotFound, RunStore
+
+
+LIMITS = QueueLimits(cpu=100, cuda=1)
 
 
 def _spec(**overrides):
@@ -64,7 +68,7 @@ def test_rewriting_a_step_replaces_it_instead_of_duplicating(store):
 
 def test_status_changes_are_guarded_so_the_first_outcome_wins(store):
     run_id = store.create_run(_spec())
-    assert store.mark_running(run_id, pid=12345, device="cpu", device_label="CPU")
+    assert store.claim_slot(run_id, 12345, LIMITS) == "claimed"
     assert store.finish(run_id, "cancelled")
     assert not store.finish(run_id, "failed", "late report")
     run = store.get_run(run_id)
@@ -74,7 +78,7 @@ def test_status_changes_are_guarded_so_the_first_outcome_wins(store):
 def test_cancelling_a_queued_run_ends_it_and_blocks_its_start(store):
     run_id = store.create_run(_spec())
     assert store.request_cancel(run_id).status == "cancelled"
-    assert not store.mark_running(run_id, pid=1, device="cpu", device_label="CPU")
+    assert store.claim_slot(run_id, 1, LIMITS) == "gone"
 
 
 def test_snapshots_round_trip_without_pickles(store):
@@ -108,10 +112,10 @@ def test_reconcile_marks_runs_whose_worker_is_gone(store):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     failed_id = store.create_run(_spec())
-    store.mark_running(failed_id, pid=dead.pid, device="cpu", device_label="CPU")
+    store.claim_slot(failed_id, dead.pid, LIMITS)
     # A run started by a launcher that is gone too (the server died): interrupted, not failed.
     orphan_id = store.create_run(_spec(), launcher_pid=dead.pid)
-    store.mark_running(orphan_id, pid=dead.pid, device="cpu", device_label="CPU")
+    store.claim_slot(orphan_id, dead.pid, LIMITS)
     queued_orphan = store.create_run(_spec(), launcher_pid=dead.pid)
     assert set(store.reconcile()) == {failed_id, orphan_id, queued_orphan}
     assert store.get_run(failed_id).status == "failed"
@@ -128,3 +132,63 @@ def test_delete_run_removes_rows_and_artifacts(store):
     assert not store.run_dir(run_id).exists() and store.count_metric_rows(run_id) == 0
     with pytest.raises(RunNotFound):
         store.get_run(run_id)
+
+
+def test_slots_are_claimed_in_queue_order_per_device(store):
+    limits = QueueLimits(cpu=1, cuda=1)
+    first, second, third = (store.create_run(_spec()) for _ in range(3))
+    on_gpu = store.create_run(_spec(), device="cuda")
+    assert store.claim_slot(second, 2, limits) == "wait"  # first is ahead in the queue
+    assert store.claim_slot(first, 1, limits) == "claimed"
+    assert store.claim_slot(second, 2, limits) == "wait"  # the only CPU slot is taken
+    assert store.claim_slot(on_gpu, 4, limits) == "claimed"  # another device, another slot
+    store.finish(first, "done")
+    assert store.claim_slot(third, 3, limits) == "wait"
+    assert store.claim_slot(second, 2, limits) == "claimed"
+    assert [run.id for run in store.queued_runs()] == [third]
+
+
+def test_concurrent_claims_never_exceed_the_slots(store):
+    limits = QueueLimits(cpu=2, cuda=1)
+    run_ids = [store.create_run(_spec()) for _ in range(12)]
+    outcomes = {}
+
+    def claim(run_id):
+        outcomes[run_id] = RunStore(store.home).claim_slot(run_id, 1, limits)
+
+    threads = [threading.Thread(target=claim, args=(run_id,)) for run_id in run_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert list(outcomes.values()).count("claimed") <= 2
+    assert len(store.list_runs(statuses=("running",))) == sum(o == "claimed" for o in outcomes.values())
+
+
+def test_requeue_resumes_only_ended_runs(store):
+    from unsup_core.runs.store import RunStateError
+
+    run_id = store.create_run(_spec(steps=10))
+    store.claim_slot(run_id, 1, LIMITS)
+    with pytest.raises(RunStateError, match="only an ended run can be resumed"):
+        store.requeue(run_id)
+    store.log_metrics(run_id, [("loss", 4, 1.0)], step=4)
+    store.finish(run_id, "cancelled")
+    run = store.requeue(run_id)
+    assert run.status == "queued" and run.error is None and not run.cancel_requested and run.ended_at is None
+    store.claim_slot(run_id, 1, LIMITS)
+    store.finish(run_id, "done")
+    with pytest.raises(RunStateError, match="give more steps"):
+        store.requeue(run_id)
+    with pytest.raises(RunStateError, match="more than the 4 already done"):
+        store.requeue(run_id, steps=3)
+    assert store.requeue(run_id, steps=50).spec.steps == 50
+
+
+def test_each_owner_sees_their_runs_and_shared_ones(store):
+    mine = store.create_run(_spec(), owner="alice")
+    theirs = store.create_run(_spec(), owner="bob")
+    shared = store.create_run(_spec(), owner="teacher")
+    store.set_shared(shared, True)
+    assert {run.id for run in store.list_runs(visible_to="alice")} == {mine, shared}
+    assert {run.id for run in store.list_runs()} == {mine, theirs, shared}

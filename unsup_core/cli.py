@@ -98,7 +98,7 @@ def _exit_for(status: str) -> int:
 
 def cmd_run(args) -> int:
     from unsup_core import config as config_lib
-    from unsup_core.runs.executor import LocalExecutor, cancel_and_wait
+    from unsup_core.runs.executor import LocalExecutor
     from unsup_core.runs.spec import make_spec
     from unsup_core.runs.store import RunStore
 
@@ -115,14 +115,69 @@ def cmd_run(args) -> int:
         else:
             print(handle.run_id)
         return EXIT_OK
+    return _wait_and_show(store, executor, handle, args.json)
+
+
+def _wait_and_show(store, executor, handle, as_json: bool) -> int:
+    from unsup_core.runs.executor import cancel_and_wait
+
     try:
         handle.wait()
     except KeyboardInterrupt:
         cancel_and_wait(store, handle.run_id)
     executor.reap()
     payload = _show_payload(store, handle.run_id)
-    _print_json(payload) if args.json else _print_show(payload)
+    _print_json(payload) if as_json else _print_show(payload)
     return _exit_for(payload["status"])
+
+
+def cmd_resume(args) -> int:
+    from unsup_core.runs.executor import LocalExecutor
+    from unsup_core.runs.store import RunStore
+
+    store = RunStore()
+    store.reconcile()
+    executor = LocalExecutor(store, watch_parent=args.wait)
+    handle = executor.resume(args.run_id, steps=args.steps)
+    if not args.wait:
+        _print_json({"id": handle.run_id}) if args.json else print(handle.run_id)
+        return EXIT_OK
+    return _wait_and_show(store, executor, handle, args.json)
+
+
+def cmd_export(args) -> int:
+    from unsup_core.runs.archive import export_run
+    from unsup_core.runs.store import RunStore
+
+    target = args.zip or f"{args.run_id}.zip"
+    export_run(RunStore(), args.run_id, target)
+    print(target)
+    return EXIT_OK
+
+
+def cmd_import(args) -> int:
+    from unsup_core.runs.archive import import_run
+    from unsup_core.runs.store import RunStore
+
+    run_id = import_run(RunStore(), args.archive)
+    _print_json({"id": run_id}) if args.json else print(run_id)
+    return EXIT_OK
+
+
+def cmd_delete(args) -> int:
+    from unsup_core.runs.executor import cancel_and_wait
+    from unsup_core.runs.store import ACTIVE_STATUSES, RunStore
+
+    if not args.yes:
+        print(f"error: deleting {args.run_id} removes its metrics and artifacts; add --yes to confirm",
+              file=sys.stderr)
+        return EXIT_BAD_ARGS
+    store = RunStore()
+    if store.get_run(args.run_id).status in ACTIVE_STATUSES:
+        cancel_and_wait(store, args.run_id)
+    store.delete_run(args.run_id)
+    print(f"deleted {args.run_id}")
+    return EXIT_OK
 
 
 def cmd_show(args) -> int:
@@ -201,6 +256,28 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = commands.add_parser("cancel", help="cancel a run")
     cancel.add_argument("run_id")
     cancel.set_defaults(handler=cmd_cancel)
+
+    resume = commands.add_parser("resume", help="continue an ended run from its last checkpoint")
+    resume.add_argument("run_id")
+    resume.add_argument("--steps", type=int, default=None, help="new total steps (to train a done run further)")
+    resume.add_argument("--wait", action="store_true")
+    resume.add_argument("--json", action="store_true")
+    resume.set_defaults(handler=cmd_resume)
+
+    export = commands.add_parser("export", help="write a run (config, metrics, artifacts, checkpoint) as a zip")
+    export.add_argument("run_id")
+    export.add_argument("--zip", default=None, metavar="PATH", help="where to write it (default RUN_ID.zip)")
+    export.set_defaults(handler=cmd_export)
+
+    importer = commands.add_parser("import", help="add a run from a zip made by export")
+    importer.add_argument("archive")
+    importer.add_argument("--json", action="store_true")
+    importer.set_defaults(handler=cmd_import)
+
+    delete = commands.add_parser("delete", help="delete a run and its artifacts")
+    delete.add_argument("run_id")
+    delete.add_argument("--yes", action="store_true", help="confirm")
+    delete.set_defaults(handler=cmd_delete)
     return parser
 
 

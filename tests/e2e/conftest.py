@@ -31,34 +31,60 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+class AppServer:
+    """`streamlit run app.py` on a free port with its own run store."""
+
+    def __init__(self, home: Path, log_path: Path) -> None:
+        self.home = home
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = open(log_path, "ab")
+        env = {**os.environ, "UNSUP_LAB_HOME": str(home), "UNSUP_LAB_WARM_WORKERS": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(self.port), "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).read() == b"ok":
+                    return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(log_path.read_text())
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self._log.close()
+
+
 @pytest.fixture
-def app_server(tmp_path):
-    """Start `streamlit run app.py` on a free port with an empty run store; yield its URL."""
-    port = _free_port()
-    env = {**os.environ, "UNSUP_LAB_HOME": str(tmp_path / "lab"), "UNSUP_LAB_WARM_WORKERS": "1"}
-    log = open(tmp_path / "streamlit.log", "wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((tmp_path / "streamlit.log").read_text())
-            time.sleep(0.2)
-    yield url
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+def start_app(tmp_path):
+    """Start servers on demand (several may share a run store); all are stopped afterwards."""
+    servers = []
+
+    def start(home: Path | None = None) -> AppServer:
+        server = AppServer(home or tmp_path / "lab", tmp_path / f"streamlit-{len(servers)}.log")
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def app_server(start_app):
+    """The URL of a fresh server with an empty run store."""
+    return start_app().url
 
 
 def wait_until_rendered(page, timeout: float = 30_000) -> None:

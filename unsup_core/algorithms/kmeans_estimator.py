@@ -95,11 +95,15 @@ class KMeans:
         return self._centers.cpu().numpy()
 
     def get_state(self) -> dict:
-        return {"centers": self._centers.cpu(), "n_iter": self.n_iter_}
+        labels = torch.empty(0, dtype=torch.int32) if self.labels_ is None else torch.from_numpy(
+            self.labels_.astype(np.int32))
+        return {"centers": self._centers.cpu(), "n_iter": self.n_iter_, "labels": labels}
 
     def set_state(self, state: dict) -> None:
         self._centers = state["centers"].to(self.device, torch.float32)
         self.n_iter_ = int(state["n_iter"])
+        labels = state.get("labels")
+        self.labels_ = labels.numpy().astype(np.int64) if labels is not None and len(labels) else None
 
     # -- internals --------------------------------------------------------------------------
     def _validate_params(self) -> None:

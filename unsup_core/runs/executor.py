@@ -134,7 +134,16 @@ class LocalExecutor:
 
     # -- public interface ---------------------------------------------------------------------
     def submit(self, spec: RunSpec, *, owner: str | None = None, parent_id: str | None = None) -> RunHandle:
-        run_id = self.store.create_run(spec, owner=owner, parent_id=parent_id)
+        """Queue a run and start its worker, which trains as soon as its device has a free slot."""
+        from unsup_core.device import resolve_device
+
+        run_id = self.store.create_run(spec, device=resolve_device(spec.device), owner=owner, parent_id=parent_id)
+        self.start(run_id)
+        return RunHandle(self.store, run_id)
+
+    def resume(self, run_id: str, *, steps: int | None = None) -> RunHandle:
+        """Continue an ended run from its last checkpoint (its curves go on from that step)."""
+        self.store.requeue(run_id, steps=steps)
         self.start(run_id)
         return RunHandle(self.store, run_id)
 
@@ -150,6 +159,7 @@ class LocalExecutor:
             else:
                 process = self._spawn([run_id], log=self.store.run_dir(run_id) / "worker.log")
             self._workers[run_id] = process
+            self.store.set_worker(run_id, process.pid)
         if self.warm_workers:
             threading.Thread(target=self._refill_warm, daemon=True).start()
 
@@ -191,7 +201,10 @@ class LocalExecutor:
         command = [sys.executable, "-m", "unsup_core.runs.worker", *args, "--home", str(self.store.home)]
         if self.watch_parent:
             command += ["--parent-pid", str(os.getpid())]
-        output = open(log, "ab") if log else subprocess.DEVNULL
+        try:
+            output = open(log, "ab") if log else subprocess.DEVNULL
+        except OSError:
+            output, log = subprocess.DEVNULL, None  # an unwritable run folder must not stop the launch
         try:
             return subprocess.Popen(
                 command, cwd=PROJECT_ROOT, env=_worker_environment(self.store), start_new_session=True,
@@ -249,14 +262,15 @@ class LocalExecutor:
         """Record workers that exited without reporting, and kill those past their cancel grace."""
         now = time.monotonic()
         with self._lock:
-            exited = {run_id: p.returncode for run_id, p in self._workers.items() if p.poll() is not None}
+            exited = {run_id: p for run_id, p in self._workers.items() if p.poll() is not None}
             for run_id in exited:
                 del self._workers[run_id]
                 self._kill_deadlines.pop(run_id, None)
             overdue = [run_id for run_id, deadline in self._kill_deadlines.items() if now >= deadline]
             for run_id in overdue:
                 del self._kill_deadlines[run_id]
-        for run_id, returncode in exited.items():
-            self.store.finish(run_id, "failed", f"worker {processes.describe_exit(returncode)} before finishing")
+        for run_id, process in exited.items():
+            self.store.finish_worker(run_id, process.pid, "failed",
+                                     f"worker {processes.describe_exit(process.returncode)} before finishing")
         for run_id in overdue:
             force_stop(self.store, run_id)

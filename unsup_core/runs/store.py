@@ -1,7 +1,7 @@
 """The run store: one SQLite database (WAL) for runs and metrics, plus a folder of artifacts per run.
 
-Shaped like MLflow's split: ``runs`` holds parameters (the spec) and status, ``metrics`` holds
-(run, name, step) -> value rows, and artifacts (snapshots as .npz, checkpoints, logs) live on disk
+Shaped like MLflow's split: ``runs`` holds parameters (the spec) and status, ``series`` and
+``metrics`` hold (run, name, step) -> value rows, and artifacts (snapshots as .npz, checkpoints, logs) live on disk
 under ``runs/<run_id>/``. Each run has one writer (its worker); readers never block it (WAL), and
 every status change is a single UPDATE guarded by the current status, so it is atomic.
 """
@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS runs (
     launcher_pid INTEGER,
     launcher_start TEXT,
     created_at REAL NOT NULL,
+    queued_at REAL NOT NULL,
     started_at REAL,
     updated_at REAL,
     ended_at REAL,
@@ -57,14 +58,20 @@ CREATE TABLE IF NOT EXISTS runs (
     shared INTEGER NOT NULL DEFAULT 0,
     parent_id TEXT
 );
-CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status, created_at);
-CREATE TABLE IF NOT EXISTS metrics (
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status, device, queued_at);
+-- One series per (run, metric name); rows are keyed by integers, which halves the insert cost.
+CREATE TABLE IF NOT EXISTS series (
+    id INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL,
     name TEXT NOT NULL,
+    UNIQUE (run_id, name)
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    series_id INTEGER NOT NULL,
     step INTEGER NOT NULL,
     value REAL,
     wall_time REAL NOT NULL,
-    PRIMARY KEY (run_id, name, step)
+    PRIMARY KEY (series_id, step)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (
     run_id TEXT NOT NULL,
@@ -74,6 +81,10 @@ CREATE TABLE IF NOT EXISTS snapshots (
     PRIMARY KEY (run_id, step)
 ) WITHOUT ROWID;
 """
+
+
+class RunStateError(UserError):
+    """The run is not in a state that allows the request (e.g. resuming a running run)."""
 
 
 class RunNotFound(UserError):
@@ -100,6 +111,7 @@ class RunRecord:
     launcher_pid: int | None
     launcher_start: str | None
     created_at: float
+    queued_at: float
     started_at: float | None
     updated_at: float | None
     ended_at: float | None
@@ -134,7 +146,7 @@ class RunRecord:
             "dataset_options": self.spec.dataset_options, "device": self.device,
             "device_label": self.device_label, "created_at": self.created_at,
             "started_at": self.started_at, "ended_at": self.ended_at, "duration": self.duration,
-            "error": self.error, "parent_id": self.parent_id,
+            "error": self.error, "parent_id": self.parent_id, "owner": self.owner, "shared": self.shared,
         }
 
 
@@ -180,18 +192,24 @@ class RunStore:
         return self._connect().execute(sql, params)
 
     # -- runs ---------------------------------------------------------------------------------
-    def create_run(self, spec: RunSpec, *, owner: str | None = None, parent_id: str | None = None,
-                   launcher_pid: int | None = None) -> str:
-        """Insert a queued run and its folder; returns the new run id (unique, retried on collision)."""
+    def create_run(self, spec: RunSpec, *, device: str = "cpu", owner: str | None = None,
+                   parent_id: str | None = None, launcher_pid: int | None = None) -> str:
+        """Insert a queued run for ``device`` and its folder; returns the new run id.
+
+        Ids are time-ordered with a random suffix and retried on collision, so concurrent sessions
+        never share one.
+        """
         launcher_pid = launcher_pid or os.getpid()
         for _ in range(10):
             run_id = _new_run_id()
+            now = time.time()
             try:
                 self._execute(
-                    "INSERT INTO runs (id, algorithm, dataset, spec, status, steps, created_at, updated_at,"
-                    " owner, parent_id, launcher_pid, launcher_start) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO runs (id, algorithm, dataset, spec, status, steps, device, created_at, queued_at,"
+                    " updated_at, owner, parent_id, launcher_pid, launcher_start)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (run_id, spec.algorithm, spec.dataset, json.dumps(spec.as_dict()), "queued", spec.steps,
-                     time.time(), time.time(), owner, parent_id, launcher_pid, processes.start_time(launcher_pid)),
+                     device, now, now, now, owner, parent_id, launcher_pid, processes.start_time(launcher_pid)),
                 )
             except sqlite3.IntegrityError:
                 continue
@@ -199,33 +217,106 @@ class RunStore:
             return run_id
         raise RuntimeError("could not allocate a unique run id")
 
+    def has_run(self, run_id: str) -> bool:
+        return self._execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() is not None
+
     def get_run(self, run_id: str) -> RunRecord:
         row = self._execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise RunNotFound(run_id)
         return _record(row)
 
-    def list_runs(self, *, statuses: tuple[str, ...] | None = None, limit: int | None = None) -> list[RunRecord]:
-        """Runs, newest first."""
-        sql = "SELECT * FROM runs"
-        params: tuple = ()
+    def list_runs(self, *, statuses: tuple[str, ...] | None = None, limit: int | None = None,
+                  visible_to: str | None = None) -> list[RunRecord]:
+        """Runs, newest first; with ``visible_to``, only that owner's runs and shared ones."""
+        clauses, params = [], []
         if statuses:
-            sql += f" WHERE status IN ({','.join('?' * len(statuses))})"
-            params = tuple(statuses)
+            clauses.append(f"status IN ({','.join('?' * len(statuses))})")
+            params += statuses
+        if visible_to is not None:
+            clauses.append("(owner = ? OR shared = 1)")
+            params.append(visible_to)
+        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        params = tuple(params)
         sql += " ORDER BY created_at DESC, id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [_record(row) for row in self._execute(sql, params).fetchall()]
 
-    def mark_running(self, run_id: str, *, pid: int, device: str, device_label: str) -> bool:
-        """queued -> running; False when the run was cancelled before its worker got going."""
+    def queued_runs(self) -> list[RunRecord]:
+        """Waiting runs in the order they will start."""
+        rows = self._execute("SELECT * FROM runs WHERE status='queued' ORDER BY queued_at, id").fetchall()
+        return [_record(row) for row in rows]
+
+    def set_worker(self, run_id: str, pid: int) -> None:
+        """Record the process that will train a queued run, so a dead one can be noticed."""
+        self._execute("UPDATE runs SET pid=?, pid_start=?, updated_at=? WHERE id=?",
+                      (pid, processes.start_time(pid), time.time(), run_id))
+
+    def claim_slot(self, run_id: str, pid: int, limits) -> str:
+        """Start a queued run if its device has a free slot and no earlier run waits for it.
+
+        Returns "claimed" (now running), "wait" (try again later) or "gone" (no longer queued, e.g.
+        cancelled). One IMMEDIATE transaction makes check-and-claim atomic across processes, so two
+        sessions can never take the same slot.
+        """
+        connection = self._connect()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            row = connection.execute("SELECT status, device, queued_at FROM runs WHERE id=?", (run_id,)).fetchone()
+            if row is None or row["status"] != "queued":
+                connection.execute("COMMIT")
+                return "gone"
+            running = connection.execute("SELECT COUNT(*) FROM runs WHERE status='running' AND device=?",
+                                         (row["device"],)).fetchone()[0]
+            ahead = connection.execute(
+                "SELECT COUNT(*) FROM runs WHERE status='queued' AND device=? AND (queued_at < ? OR"
+                " (queued_at = ? AND id < ?))", (row["device"], row["queued_at"], row["queued_at"], run_id),
+            ).fetchone()[0]
+            if running + ahead >= limits.slots(row["device"]):
+                connection.execute("COMMIT")
+                return "wait"
+            now = time.time()
+            connection.execute(
+                "UPDATE runs SET status='running', pid=?, pid_start=?, started_at=COALESCE(started_at, ?),"
+                " updated_at=? WHERE id=?", (pid, processes.start_time(pid), now, now, run_id))
+            connection.execute("COMMIT")
+            return "claimed"
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    def set_device_label(self, run_id: str, device_label: str) -> None:
+        self._execute("UPDATE runs SET device_label=?, updated_at=? WHERE id=?", (device_label, time.time(), run_id))
+
+    def requeue(self, run_id: str, *, steps: int | None = None, launcher_pid: int | None = None) -> RunRecord:
+        """Put an ended run back in the queue to resume from its checkpoint (optionally for more steps)."""
+        run = self.get_run(run_id)
+        if run.status not in TERMINAL_STATUSES:
+            raise RunStateError(f"run {run_id} is {run.status}; only an ended run can be resumed")
+        spec = run.spec
+        if steps is not None:
+            if steps <= run.step:
+                raise RunStateError(f"steps must be more than the {run.step} already done, got {steps}")
+            spec = RunSpec(**{**spec.as_dict(), "steps": steps})
+        elif run.status == "done":
+            raise RunStateError(f"run {run_id} is done; give more steps to train it further")
+        launcher_pid = launcher_pid or os.getpid()
         now = time.time()
         cursor = self._execute(
-            "UPDATE runs SET status='running', pid=?, pid_start=?, device=?, device_label=?,"
-            " started_at=COALESCE(started_at, ?), updated_at=? WHERE id=? AND status='queued'",
-            (pid, processes.start_time(pid), device, device_label, now, now, run_id),
+            "UPDATE runs SET status='queued', spec=?, steps=?, queued_at=?, updated_at=?, ended_at=NULL,"
+            " error=NULL, cancel_requested=0, pid=NULL, pid_start=NULL, launcher_pid=?, launcher_start=?"
+            " WHERE id=? AND status=?",
+            (json.dumps(spec.as_dict()), spec.steps, now, now, launcher_pid, processes.start_time(launcher_pid),
+             run_id, run.status),
         )
-        return cursor.rowcount == 1
+        if cursor.rowcount != 1:
+            raise RunStateError(f"run {run_id} changed while resuming; try again")
+        return self.get_run(run_id)
+
+    def set_shared(self, run_id: str, shared: bool) -> None:
+        self.get_run(run_id)
+        self._execute("UPDATE runs SET shared=?, updated_at=? WHERE id=?", (int(shared), time.time(), run_id))
 
     def finish(self, run_id: str, status: str, error: str | None = None) -> bool:
         """Move an active run to a terminal status; a run already ended keeps its first outcome."""
@@ -235,6 +326,15 @@ class RunStore:
         cursor = self._execute(
             "UPDATE runs SET status=?, error=?, ended_at=?, updated_at=? WHERE id=? AND status IN (?, ?)",
             (status, error, now, now, run_id, *ACTIVE_STATUSES),
+        )
+        return cursor.rowcount == 1
+
+    def finish_worker(self, run_id: str, pid: int, status: str, error: str | None = None) -> bool:
+        """Like :meth:`finish`, but only while ``pid`` is still the run's worker (not a later resume's)."""
+        now = time.time()
+        cursor = self._execute(
+            "UPDATE runs SET status=?, error=?, ended_at=?, updated_at=? WHERE id=? AND pid=? AND status IN (?, ?)",
+            (status, error, now, now, run_id, pid, *ACTIVE_STATUSES),
         )
         return cursor.rowcount == 1
 
@@ -258,31 +358,49 @@ class RunStore:
         """
         changed = []
         for run in self.list_runs(statuses=ACTIVE_STATUSES):
+            launcher_alive = processes.is_alive(run.launcher_pid, run.launcher_start)
             if run.status == "running" and not processes.is_alive(run.pid, run.pid_start):
-                if processes.is_alive(run.launcher_pid, run.launcher_start):
-                    reason = f"worker process {run.pid} ended without reporting (killed or crashed)"
-                    status = "failed"
+                if launcher_alive:
+                    status, reason = "failed", f"worker process {run.pid} ended without reporting (killed or crashed)"
                 else:
-                    reason = "interrupted: the process that started this run is gone"
-                    status = "interrupted"
-                if self.finish(run.id, status, reason):
-                    changed.append(run.id)
-            elif run.status == "queued" and not processes.is_alive(run.launcher_pid, run.launcher_start):
-                if self.finish(run.id, "interrupted", "interrupted before its worker started"):
-                    changed.append(run.id)
+                    status, reason = "interrupted", "interrupted: the process that started this run is gone"
+            elif run.status == "queued" and (processes.is_alive(run.pid, run.pid_start) if run.pid
+                                             else launcher_alive):
+                continue
+            elif run.status == "queued":
+                status, reason = "interrupted", "interrupted while waiting in the queue"
+            else:
+                continue
+            if self.finish(run.id, status, reason):
+                changed.append(run.id)
         return changed
 
     # -- metrics ------------------------------------------------------------------------------
+    def _series_ids(self, connection: sqlite3.Connection, run_id: str, names: set[str]) -> dict[str, int]:
+        """Ids of the run's metric series, creating missing ones (inside the caller's transaction).
+
+        Looked up once per batch, not cached: a deleted and re-imported run gets new ids.
+        """
+        connection.executemany("INSERT OR IGNORE INTO series (run_id, name) VALUES (?, ?)",
+                               [(run_id, name) for name in names])
+        ids = dict(connection.execute("SELECT name, id FROM series WHERE run_id=?", (run_id,)).fetchall())
+        return {name: ids[name] for name in names}
+
     def log_metrics(self, run_id: str, rows: list[tuple[str, int, float]], *, step: int | None = None,
                     steps_per_second: float | None = None) -> None:
-        """Write a batch of (name, step, value) rows and the run's progress in one transaction."""
+        """Write a batch of (name, step, value) rows and the run's progress in one transaction.
+
+        A row for a (name, step) already stored replaces it: a resumed run rewrites the steps after
+        its checkpoint, and every step keeps exactly one value.
+        """
         now = time.time()
         connection = self._connect()
         connection.execute("BEGIN IMMEDIATE")
         try:
+            ids = self._series_ids(connection, run_id, {name for name, _, _ in rows})
             connection.executemany(
-                "INSERT OR REPLACE INTO metrics (run_id, name, step, value, wall_time) VALUES (?,?,?,?,?)",
-                [(run_id, name, int(row_step), _finite_or_none(value), now) for name, row_step, value in rows],
+                "INSERT OR REPLACE INTO metrics (series_id, step, value, wall_time) VALUES (?,?,?,?)",
+                [(ids[name], int(row_step), _finite_or_none(value), now) for name, row_step, value in rows],
             )
             if step is not None:
                 connection.execute("UPDATE runs SET step=?, steps_per_second=?, updated_at=? WHERE id=?",
@@ -295,8 +413,8 @@ class RunStore:
     def read_metrics(self, run_id: str, after_step: int = -1) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """name -> (steps, values) for rows with step > ``after_step``, in step order."""
         rows = self._execute(
-            "SELECT name, step, value FROM metrics WHERE run_id=? AND step>? ORDER BY name, step",
-            (run_id, after_step),
+            "SELECT s.name, m.step, m.value FROM series s JOIN metrics m ON m.series_id = s.id"
+            " WHERE s.run_id=? AND m.step>? ORDER BY s.name, m.step", (run_id, after_step),
         ).fetchall()
         grouped: dict[str, tuple[list, list]] = {}
         for name, step, value in rows:
@@ -309,14 +427,42 @@ class RunStore:
     def last_metrics(self, run_id: str) -> dict[str, float]:
         """The value at the highest step of each metric."""
         rows = self._execute(
-            "SELECT m.name, m.value FROM metrics m JOIN (SELECT name, MAX(step) AS step FROM metrics"
-            " WHERE run_id=? GROUP BY name) last ON m.name=last.name AND m.step=last.step WHERE m.run_id=?",
-            (run_id, run_id),
+            "SELECT s.name, (SELECT m.value FROM metrics m WHERE m.series_id = s.id ORDER BY m.step DESC LIMIT 1)"
+            " FROM series s WHERE s.run_id=?", (run_id,),
         ).fetchall()
         return {name: (math.nan if value is None else value) for name, value in rows}
 
+    def metric_rows(self, run_id: str) -> list[tuple[str, int, float | None, float]]:
+        """Every (name, step, value, wall_time) row of a run, for export."""
+        return [tuple(row) for row in self._execute(
+            "SELECT s.name, m.step, m.value, m.wall_time FROM series s JOIN metrics m ON m.series_id = s.id"
+            " WHERE s.run_id=? ORDER BY s.name, m.step", (run_id,))]
+
+    def insert_imported(self, record: dict, spec: RunSpec, rows: list[tuple], snapshot_steps: list[int]) -> None:
+        """Add a run read from an archive (its folder already in place) in one transaction."""
+        run_id = record["id"]
+        connection = self._connect()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            columns = [*record, "spec", "updated_at"]
+            connection.execute(
+                f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                (*record.values(), json.dumps(spec.as_dict()), time.time()))
+            ids = self._series_ids(connection, run_id, {row[0] for row in rows})
+            connection.executemany(
+                "INSERT INTO metrics (series_id, step, value, wall_time) VALUES (?,?,?,?)",
+                [(ids[name], step, value, wall_time) for name, step, value, wall_time in rows])
+            connection.executemany(
+                "INSERT INTO snapshots (run_id, step, file, wall_time) VALUES (?,?,?,?)",
+                [(run_id, step, f"runs/{run_id}/snapshots/{step:09d}.npz", time.time()) for step in snapshot_steps])
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
     def count_metric_rows(self, run_id: str) -> int:
-        return self._execute("SELECT COUNT(*) FROM metrics WHERE run_id=?", (run_id,)).fetchone()[0]
+        return self._execute("SELECT COUNT(*) FROM series s JOIN metrics m ON m.series_id = s.id WHERE s.run_id=?",
+                             (run_id,)).fetchone()[0]
 
     # -- artifacts ----------------------------------------------------------------------------
     def run_dir(self, run_id: str) -> Path:
@@ -373,7 +519,9 @@ class RunStore:
         connection = self._connect()
         connection.execute("BEGIN IMMEDIATE")
         try:
-            for table, column in (("metrics", "run_id"), ("snapshots", "run_id"), ("runs", "id")):
+            connection.execute("DELETE FROM metrics WHERE series_id IN (SELECT id FROM series WHERE run_id=?)",
+                               (run_id,))
+            for table, column in (("series", "run_id"), ("snapshots", "run_id"), ("runs", "id")):
                 connection.execute(f"DELETE FROM {table} WHERE {column}=?", (run_id,))
             connection.execute("COMMIT")
         except BaseException:

@@ -11,7 +11,9 @@ store, or SIGTERM) or when the process that started it disappears (no orphans).
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import queue
 import signal
 import sys
 import threading
@@ -19,7 +21,11 @@ import time
 import traceback
 from pathlib import Path
 
+from unsup_core.settings import QueueLimits
+
 PARENT_POLL_SECONDS = 0.2
+QUEUE_POLL_SECONDS = 0.2
+RECONCILE_SECONDS = 2.0
 ENV_THREADS = "UNSUP_LAB_WORKER_THREADS"
 
 
@@ -28,6 +34,7 @@ class StopFlags:
 
     def __init__(self) -> None:
         self.reason: str | None = None
+        self.idle = False  # a warm worker with no run yet: nothing to save, it may just exit
 
     def set(self, reason: str) -> None:
         if self.reason is None:
@@ -40,21 +47,55 @@ def watch_parent(parent_pid: int, flags: StopFlags) -> None:
     def poll() -> None:
         while os.getppid() == parent_pid:
             time.sleep(PARENT_POLL_SECONDS)
+        if flags.idle:
+            os._exit(0)  # even in the middle of its imports
         flags.set("interrupted: the server that started this run exited")
 
     threading.Thread(target=poll, name="parent-watch", daemon=True).start()
 
 
 class StoreRecorder:
-    """Sends the loop's events to the local run store."""
+    """Sends the loop's events to the local run store; metrics go through a writer thread.
+
+    The thread converts buffered scalars and writes them while training goes on (SQLite and torch
+    release the GIL), so logging costs the training thread one list append per step. The queue is
+    bounded: if the disk cannot keep up, training waits rather than memory growing.
+    """
 
     def __init__(self, store, run_id: str, flags: StopFlags) -> None:
         self.store = store
         self.run_id = run_id
         self.flags = flags
+        self._pending: queue.Queue = queue.Queue(maxsize=8)
+        self._error: BaseException | None = None
+        self._writer = threading.Thread(target=self._write_metrics, name="metrics-writer", daemon=True)
+        self._writer.start()
 
-    def log(self, rows, step, steps_per_second) -> None:
-        self.store.log_metrics(self.run_id, rows, step=step, steps_per_second=steps_per_second)
+    def _write_metrics(self) -> None:
+        from unsup_core.runs.loop import rows_from_buffer
+
+        while (batch := self._pending.get()) is not None:
+            entries, step, steps_per_second = batch
+            if self._error is None:
+                try:
+                    self.store.log_metrics(self.run_id, rows_from_buffer(entries), step=step,
+                                           steps_per_second=steps_per_second)
+                except BaseException as error:  # handed to the training thread at its next log/close
+                    self._error = error
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def log(self, entries, step, steps_per_second) -> None:
+        self._raise_if_failed()
+        self._pending.put((entries, step, steps_per_second))
+
+    def close(self) -> None:
+        if self._writer.is_alive():
+            self._pending.put(None)
+            self._writer.join()
+        self._raise_if_failed()
 
     def snapshot(self, step, arrays) -> None:
         self.store.save_snapshot(self.run_id, step, arrays)
@@ -76,28 +117,54 @@ def limit_threads() -> None:
     torch.set_num_threads(threads)
 
 
-def _one_line(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
+    """One line a user can act on; disk problems say so plainly."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" while writing {error.filename}" if error.filename else ""
+        return f"disk full: no space left on device{where}; free some space, then resume the run"
+    if isinstance(error, OSError) and error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        where = f" {error.filename}" if error.filename else " the run folder"
+        return f"cannot write{where}: {error.strerror} (is the run folder read-only?)"
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def execute(store, run_id: str, flags: StopFlags) -> str:
-    """Train ``run_id`` to completion; returns the final status written to the store."""
-    from unsup_core.algorithms import get_algorithm
-    from unsup_core.datasets import load_dataset
-    from unsup_core.device import describe_device, resolve_device
-    from unsup_core.runs.loop import run_loop
+def wait_for_slot(store, run_id: str, flags: StopFlags, limits: QueueLimits) -> bool:
+    """Block while the run is queued behind others; True once it holds a slot on its device."""
+    last_reconcile = 0.0
+    while True:
+        if flags.reason:
+            store.finish(run_id, "interrupted", flags.reason)
+            return False
+        outcome = store.claim_slot(run_id, os.getpid(), limits)
+        if outcome != "wait":
+            return outcome == "claimed"
+        if time.monotonic() - last_reconcile > RECONCILE_SECONDS:
+            # A run ahead of us whose worker died must not hold the queue forever.
+            store.reconcile()
+            last_reconcile = time.monotonic()
+        time.sleep(QUEUE_POLL_SECONDS)
 
-    run = store.get_run(run_id)
-    spec = run.spec
+
+def execute(store, run_id: str, flags: StopFlags, limits: QueueLimits | None = None) -> str:
+    """Wait for a slot, then train ``run_id``; returns the final status written to the store."""
+    store.set_worker(run_id, os.getpid())
+    if not wait_for_slot(store, run_id, flags, limits or QueueLimits.from_env()):
+        return store.get_run(run_id).status
     try:
-        device = resolve_device(spec.device)
-        if not store.mark_running(run_id, pid=os.getpid(), device=device, device_label=describe_device(device)):
-            return store.get_run(run_id).status  # cancelled while queued
+        # Imported once the run holds a slot: queued workers stay small while they wait.
+        from unsup_core.algorithms import get_algorithm
+        from unsup_core.datasets import load_dataset
+        from unsup_core.device import describe_device
+        from unsup_core.runs.loop import run_loop
+
+        run = store.get_run(run_id)
+        spec = run.spec
+        store.set_device_label(run_id, describe_device(run.device))
         algorithm_cls = get_algorithm(spec.algorithm)
         algorithm = algorithm_cls(algorithm_cls.build_config(spec.config))
         data = load_dataset(spec.dataset, **spec.dataset_options)
-        algorithm.setup(data, device=device, seed=spec.seed)
+        algorithm.setup(data, device=run.device, seed=spec.seed)
         start_step = 0
         checkpoint = store.load_checkpoint(run_id)
         if checkpoint is not None:
@@ -105,8 +172,11 @@ def execute(store, run_id: str, flags: StopFlags) -> str:
             start_step = int(checkpoint["step"])
         result = run_loop(algorithm, spec.steps, StoreRecorder(store, run_id, flags), start_step=start_step)
     except Exception as error:  # a failed run must say why, never vanish
-        (store.run_dir(run_id) / "error.log").write_text(traceback.format_exc())
-        store.finish(run_id, "failed", _one_line(error))
+        try:
+            (store.run_dir(run_id) / "error.log").write_text(traceback.format_exc())
+        except OSError:
+            pass  # the folder itself may be what failed; the store still gets the reason
+        store.finish(run_id, "failed", describe_error(error))
         return "failed"
     store.finish(run_id, result.status, result.reason)
     return result.status
@@ -137,7 +207,10 @@ def _install_signal_handlers(flags: StopFlags) -> None:
 
 
 def _redirect_output(path) -> None:
-    log = open(path, "ab", buffering=0)
+    try:
+        log = open(path, "ab", buffering=0)
+    except OSError:
+        return  # the run will fail with a clear message when it first writes to that folder
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
 
@@ -154,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give a RUN_ID or --warm")
 
     flags = StopFlags()
+    flags.idle = args.warm
     _install_signal_handlers(flags)
     if args.parent_pid:
         watch_parent(args.parent_pid, flags)
@@ -171,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         run_id = line.strip()
         if not run_id or flags.reason:
             return 0
+        flags.idle = False
     _redirect_output(store.run_dir(run_id) / "worker.log")
     status = execute(store, run_id, flags)
     return 0 if status == "done" else 1

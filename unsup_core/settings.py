@@ -1,0 +1,48 @@
+"""Server-wide settings, read from the environment so one server can be tuned without code changes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def default_cpu_slots() -> int:
+    """Concurrent CPU runs: at least two (so two runs both progress), half the cores on big machines."""
+    return max(2, (os.cpu_count() or 2) // 2)
+
+
+@dataclass(frozen=True)
+class QueueLimits:
+    """How many runs may train at once on each device; further runs wait as ``queued``, in order."""
+
+    cpu: int
+    cuda: int
+
+    @classmethod
+    def from_env(cls) -> "QueueLimits":
+        return cls(cpu=_int("UNSUP_LAB_MAX_CPU_RUNS", default_cpu_slots()),
+                   cuda=_int("UNSUP_LAB_MAX_GPU_RUNS", 1))
+
+    def slots(self, device: str) -> int:
+        return self.cuda if device.startswith("cuda") else self.cpu
+
+
+@dataclass(frozen=True)
+class SharingSettings:
+    """Shared-server (classroom) mode: each browser sees its own runs plus runs the teacher shared."""
+
+    shared: bool
+    max_active_runs_per_user: int  # 0 = no limit
+    max_upload_mb: int
+
+    @classmethod
+    def from_env(cls) -> "SharingSettings":
+        shared = os.environ.get("UNSUP_LAB_SHARED", "").strip().lower() in ("1", "true", "yes", "on")
+        return cls(shared=shared,
+                   max_active_runs_per_user=_int("UNSUP_LAB_MAX_RUNS_PER_USER", 3 if shared else 0),
+                   max_upload_mb=_int("UNSUP_LAB_MAX_UPLOAD_MB", 50 if shared else 200))
