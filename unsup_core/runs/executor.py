@@ -151,6 +151,9 @@ class LocalExecutor:
         """Hand a queued run to a warm worker, or start a fresh one."""
         self._start_reaper()
         with self._lock:
+            # A cancel of this run's previous worker (resumed before the reaper saw it exit) must not
+            # kill the new one.
+            self._kill_deadlines.pop(run_id, None)
             process = self._take_warm()
             if process is not None:
                 process.stdin.write(f"{run_id}\n".encode())
