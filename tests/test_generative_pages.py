@@ -12,6 +12,7 @@ from unsup_core.datasets import load_dataset
 from unsup_core.runs.loop import LoopSettings, run_loop
 from unsup_core.runs.spec import make_spec
 from unsup_core.runs.worker import StopFlags, StoreRecorder
+from unsup_core.settings import QueueLimits
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 EVERY_STEP = LoopSettings(snapshot_min_interval=0.0, snapshot_budget=1.0)  # a snapshot after each step
@@ -20,7 +21,7 @@ EVERY_STEP = LoopSettings(snapshot_min_interval=0.0, snapshot_budget=1.0)  # a s
 def finished_run(store, algorithm, dataset, steps, config):
     spec = make_spec(algorithm, dataset, config, steps=steps)
     run_id = store.create_run(spec)
-    store.mark_running(run_id, pid=os.getpid(), device="cpu", device_label="CPU")
+    assert store.claim_slot(run_id, os.getpid(), QueueLimits(cpu=8, cuda=1)) == "claimed"
     algorithm_cls = get_algorithm(algorithm)
     model = algorithm_cls(algorithm_cls.build_config(spec.config))
     model.setup(load_dataset(dataset), device="cpu", seed=0)

@@ -134,6 +134,11 @@ def split_rows(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(order[n_heldout:]), np.sort(order[:n_heldout])
 
 
+def scored_sample_count(data: Dataset) -> int:
+    """How many images one score uses: the held-out set's size, at most ``MAX_SCORED`` (0 if unscorable)."""
+    return min(MAX_SCORED, len(split_rows(data.n_samples)[1])) if has_scorer(data) else 0
+
+
 def _class_indices(data: Dataset) -> np.ndarray:
     return np.unique(data.y, return_inverse=True)[1]
 
@@ -173,7 +178,7 @@ def _train(data: Dataset, device: str, classifier: ImageClassifier, stop: thread
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-    n_scored = min(MAX_SCORED, len(heldout_rows))
+    n_scored = scored_sample_count(data)
     reference_rows = train_rows[np.random.default_rng(1).permutation(len(train_rows))[:10 * MAX_SCORED]]
     scorer = SampleScorer(classifier, data.image_shape, np.zeros(FEATURE_DIM), np.eye(FEATURE_DIM), n_scored,
                           0.0, QualityScores(0.0, 0.0, 0.0, 0), device)
@@ -245,7 +250,6 @@ class BackgroundScorer:
     _running: weakref.WeakSet = weakref.WeakSet()
 
     def __init__(self, data: Dataset, device: str) -> None:
-        self.n_scored = min(MAX_SCORED, len(split_rows(data.n_samples)[1]))
         self.error: str | None = None
         self._scorer: SampleScorer | None = None
         self._stop = threading.Event()

@@ -116,11 +116,14 @@ class AdversarialAlgorithm(Algorithm):
             values.update(self.evaluate())
         return values
 
+    def quality_samples(self) -> torch.Tensor:
+        """Images from the fixed scoring noise, [n_scored, D] in [0, 1] at the dataset's resolution."""
+        return to_dataset_images(self.generate(self.scoring_noise), self.data.image_shape)
+
     def evaluate(self) -> dict[str, float]:
         """Mode coverage (2-D blobs) or classifier-based quality (labelled images) of fixed samples."""
         if self.scores.scorer() is not None:
-            images = to_dataset_images(self.generate(self.scoring_noise), self.data.image_shape)
-            return image_quality_metrics(self.scores, images)
+            return image_quality_metrics(self.scores, self.quality_samples())
         if self.modes is not None:
             covered, high_quality = mode_coverage(self.modes, self.generate(self.fixed_noise).cpu().numpy())
             return {"modes_covered": float(covered.sum()), "high_quality": high_quality}

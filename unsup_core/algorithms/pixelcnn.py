@@ -186,9 +186,12 @@ masked 3x3 convolutions leave a **blind spot** above-right of it (fixed by the g
             with torch.no_grad():
                 values["heldout_bits_per_dim"] = bits_per_dim(self.network(self.heldout), self.heldout)
             if self.scores.scorer() is not None:
-                images, _ = sample(self.network, self.scoring_uniforms)
-                values.update(image_quality_metrics(self.scores, images.flatten(1)))
+                values.update(image_quality_metrics(self.scores, self.quality_samples()))
         return values
+
+    def quality_samples(self) -> torch.Tensor:
+        """Images drawn pixel by pixel from the fixed scoring uniforms, [n_scored, D] in {0, 1}."""
+        return sample(self.network, self.scoring_uniforms)[0].flatten(1)
 
     def snapshot(self) -> dict[str, np.ndarray]:
         images, probabilities = sample(self.network, self.fixed_uniforms)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from unsup_core.datasets import Dataset
-from unsup_core.sample_quality import BackgroundScorer, SampleScorer, has_scorer
+from unsup_core.sample_quality import BackgroundScorer, SampleScorer, has_scorer, scored_sample_count
 
 
 class ScoreSchedule:
@@ -16,11 +16,8 @@ class ScoreSchedule:
     def __init__(self, every: int, data: Dataset, device: str) -> None:
         self.every = every
         self.loader = BackgroundScorer(data, device) if every and has_scorer(data) else None
+        self.n_scored = scored_sample_count(data)  # also without scoring: the samples are in the state
         self.scored_images = False
-
-    @property
-    def n_scored(self) -> int:
-        return self.loader.n_scored if self.loader else 0
 
     def scorer(self) -> SampleScorer | None:
         return self.loader.ready() if self.loader else None

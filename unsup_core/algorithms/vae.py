@@ -158,9 +158,13 @@ tend to separate position, scale and shape. Interpolation between the codes of t
         self.steps_done += 1
         values: dict = {"loss": loss, "recon": reconstruction, "kl": kl}
         if self.scores.due(self.steps_done):
-            with torch.no_grad():
-                values.update(image_quality_metrics(self.scores, self._pixels(self.model.decode(self.scoring_noise))))
+            values.update(image_quality_metrics(self.scores, self.quality_samples()))
         return values
+
+    @torch.no_grad()
+    def quality_samples(self) -> torch.Tensor:
+        """Decoded means for the fixed scoring noise, [n_scored, D] in [0, 1]."""
+        return self._pixels(self.model.decode(self.scoring_noise))
 
     def _pixels(self, decoded: torch.Tensor) -> torch.Tensor:
         """Decoder outputs [..., D] -> pixel means in [0, 1]."""

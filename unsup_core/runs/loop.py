@@ -131,6 +131,10 @@ def _train(algorithm: Algorithm, total_steps: int, recorder: Recorder, start_ste
                 # Rate over the first step would count setup-like warm-up; measure from here on.
                 rate_origin = (done, step)
         if now >= next_checkpoint:
+            # Hand over the metrics up to this step first: a resume rewrites only the steps after the
+            # checkpoint, so rows before it that were never written would leave a gap for good.
+            flush(now)
+            next_flush = now + settings.flush_interval
             recorder.checkpoint(step, checkpoint_payload(algorithm, step))
             done = time.monotonic()
             next_checkpoint = done + max(settings.checkpoint_interval, (done - now) / settings.snapshot_budget)

@@ -82,6 +82,7 @@ class StoreRecorder:
                                            steps_per_second=steps_per_second)
                 except BaseException as error:  # handed to the training thread at its next log/close
                     self._error = error
+            self._pending.task_done()
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:
@@ -101,6 +102,8 @@ class StoreRecorder:
         self.store.save_snapshot(self.run_id, step, arrays)
 
     def checkpoint(self, step, state) -> None:
+        self._pending.join()  # the metrics up to ``step`` are written before the checkpoint that follows them
+        self._raise_if_failed()
         self.store.save_checkpoint(self.run_id, state)
 
     def stop_reason(self) -> str | None:

@@ -77,12 +77,12 @@ def pixelcnn_panels(view: RunView) -> list[Panel]:
         return panels
     panels.append(samples_panel(snapshot, step, "Samples drawn pixel by pixel",
                                 "Drawn with the same random numbers every time: changes are the model learning."))
-    title = f"p(pixel on | pixels before it) while sampling, step {step}"
+    title = f"p(pixel on | pixels before it) while sampling at step {step}"
     panels.append(Panel("sampling-probabilities", title, image_grid(snapshot["sample_probabilities"], title),
                         "White: the model was sure the pixel is on; grey: unsure. Each sample pixel was "
                         "drawn from this probability."))
-    title = f"Held-out images | predicted p(pixel on) from the true previous pixels, step {step}"
+    title = f"Predictions on held-out images at step {step}"
     panels.append(Panel("predictions", title, paired_grid(snapshot["inputs"], snapshot["predictions"], title),
-                        "One network pass gives every conditional at once when the true pixels are known: "
-                        "this is what training sees."))
+                        "Each image next to p(pixel on) given its true previous pixels: one network pass gives "
+                        "every conditional at once when the pixels are known, which is what training sees."))
     return panels

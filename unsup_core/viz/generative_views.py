@@ -16,6 +16,8 @@ from unsup_core.viz.style import base_layout
 def _dash_reference(panel: Panel | None, name: str) -> Panel | None:
     if panel is not None:
         panel.figure.update_traces(selector={"name": name}, line={"dash": "dash"})
+        if panel.figure.layout.yaxis.type == "log":
+            panel.figure.update_yaxes(dtick=1)  # label powers of ten only
     return panel
 
 
@@ -24,13 +26,14 @@ def quality_panels(view: RunView) -> list[Panel | None]:
     return [
         _dash_reference(curves_panel(
             view, ["score_is", "score_is_real", "score_classes"],
-            "Sample quality: Inception-like score and classes covered (higher is better)", "quality-is",
-            "From a small classifier trained on the real images: exp(E KL(p(y|x) || p(y))) is high when "
-            "samples are recognisable and varied; classes covered counts the classes that are the top "
-            "prediction of enough samples. Dashed: the same score for held-out real images."), "score_is_real"),
+            "Sample quality (higher is better)", "quality-is",
+            "From a small classifier trained on the real images: the Inception-like score "
+            "exp(E KL(p(y|x) || p(y))) is high when samples are recognisable and varied; classes covered "
+            "counts the classes that are the top prediction of enough samples. Dashed: the score of "
+            "held-out real images."), "score_is_real"),
         _dash_reference(curves_panel(
             view, ["score_fid", "score_fid_real"],
-            "Fréchet distance to the real images (lower is better)", "quality-fid",
+            "Fréchet distance to real images (lower is better)", "quality-fid",
             "Distance between Gaussians fitted to the classifier's features of samples and of training "
             "images (an FID computed with our classifier). Dashed: held-out real images.", log_y=True),
             "score_fid_real"),
