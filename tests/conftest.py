@@ -25,3 +25,23 @@ def store(lab_home):
     from unsup_core.runs.store import RunStore
 
     return RunStore(lab_home)
+
+
+@pytest.fixture(scope="session")
+def scored_home(tmp_path_factory):
+    """A data home whose digits classifier (for sample-quality scores) is trained once per session."""
+    from unsup_core.datasets import load_dataset
+    from unsup_core.sample_quality import load_or_train_scorer
+
+    home = tmp_path_factory.mktemp("scored-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UNSUP_LAB_HOME", str(home))
+        load_or_train_scorer(load_dataset("digits"))
+    return home
+
+
+@pytest.fixture
+def scoring_enabled(scored_home, monkeypatch):
+    """Runs in this test find the session's cached digits classifier."""
+    monkeypatch.setenv("UNSUP_LAB_HOME", str(scored_home))
+    return scored_home

@@ -27,12 +27,16 @@ def test_train_page_offers_only_algorithms_that_fit_the_dataset(app):
     assert not at.exception
     assert _selectbox(at, "Dataset").value == "digits"
     image_algorithms = set(_selectbox(at, "Algorithm").options)
-    assert {"kmeans", "vae", "som"} <= image_algorithms
+    assert {"kmeans", "vae", "som", "dcgan", "wgan_gp", "pixelcnn"} <= image_algorithms
     assert image_algorithms == {cls.name for cls in list_algorithms() if "images" in cls.accepts}
     _selectbox(at, "Dataset").select("iris").run()
     table_algorithms = set(_selectbox(at, "Algorithm").options)
     assert {"kmeans", "som"} <= table_algorithms and "vae" not in table_algorithms
     assert table_algorithms == {cls.name for cls in list_algorithms() if "table" in cls.accepts}
+    _selectbox(at, "Dataset").select("ring8").run()
+    points = set(_selectbox(at, "Algorithm").options)
+    assert {"kmeans", "gan", "wgan_gp"} <= points and "dcgan" not in points
+    assert points == {cls.name for cls in list_algorithms() if "points2d" in cls.accepts}
 
 
 def test_the_form_is_built_from_the_algorithm_config(app):
@@ -48,6 +52,7 @@ def test_the_form_is_built_from_the_algorithm_config(app):
 def test_pressing_train_starts_a_run_in_the_store(app, store):
     at = app.run()
     _selectbox(at, "Dataset").select("blobs").run()
+    _selectbox(at, "Algorithm").select("kmeans").run()
     next(w for w in at.number_input if w.label == "n clusters").set_value(4)
     next(b for b in at.button if b.label == "Train").click().run()
     runs = store.list_runs()

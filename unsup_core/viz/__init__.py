@@ -1,6 +1,8 @@
 """Pure figure builders: run data in, plotly figures out (no Streamlit, no I/O)."""
 
 from unsup_core.viz import (  # noqa: F401  (each module registers its view builders)
+    adversarial_views,
+    autoregressive_views,
     clustering_views,
     generative_views,
     self_supervised_views,

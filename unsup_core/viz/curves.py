@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from unsup_core.viz.style import base_layout
 
 MAX_CURVE_POINTS = 1500
+SPARSE_POINTS = 60
 
 
 def downsample(steps: np.ndarray, values: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -29,7 +30,10 @@ def metric_curves(series: dict[str, tuple[np.ndarray, np.ndarray]], title: str, 
     figure = go.Figure()
     for name, (steps, values) in series.items():
         steps, values = downsample(np.asarray(steps), np.asarray(values, dtype=float))
-        figure.add_trace(go.Scatter(x=steps, y=values, mode="lines", name=name))
+        # Sparse series (scores every few hundred steps, a few k-means iterations) need markers:
+        # a single point drawn as a line is invisible.
+        mode = "lines+markers" if len(steps) <= SPARSE_POINTS else "lines"
+        figure.add_trace(go.Scatter(x=steps, y=values, mode=mode, name=name))
     figure.update_layout(**base_layout(title), xaxis_title="step", yaxis_title=y_title,
                          yaxis_type="log" if log_y else "linear", showlegend=len(series) > 1)
     return figure

@@ -1,17 +1,79 @@
-"""Views of generative runs: loss terms, reconstructions, samples from fixed noise, latent map."""
+"""Views of generative runs: VAE panels, and the pieces every generative model shares (sample quality
+curves, sample grids, latent interpolations).
+"""
 
 from __future__ import annotations
 
-from unsup_core.viz.images import image_grid, paired_grid
+import numpy as np
+import plotly.graph_objects as go
+
+from unsup_core.viz.images import image_grid, paired_grid, path_grid
 from unsup_core.viz.panels import Panel, RunView, curves_panel, register_views
 from unsup_core.viz.scatter import categorical_scatter
+from unsup_core.viz.style import base_layout
+
+
+def _dash_reference(panel: Panel | None, name: str) -> Panel | None:
+    if panel is not None:
+        panel.figure.update_traces(selector={"name": name}, line={"dash": "dash"})
+        if panel.figure.layout.yaxis.type == "log":
+            panel.figure.update_yaxes(dtick=1)  # label powers of ten only
+    return panel
+
+
+def quality_panels(view: RunView) -> list[Panel | None]:
+    """Classifier-based scores of samples over training, with held-out real images as the dashed reference."""
+    return [
+        _dash_reference(curves_panel(
+            view, ["score_is", "score_is_real", "score_classes"],
+            "Sample quality (higher is better)", "quality-is",
+            "From a small classifier trained on the real images: the Inception-like score "
+            "exp(E KL(p(y|x) || p(y))) is high when samples are recognisable and varied; classes covered "
+            "counts the classes that are the top prediction of enough samples. Dashed: the score of "
+            "held-out real images."), "score_is_real"),
+        _dash_reference(curves_panel(
+            view, ["score_fid", "score_fid_real"],
+            "Fréchet distance to real images (lower is better)", "quality-fid",
+            "Distance between Gaussians fitted to the classifier's features of samples and of training "
+            "images (an FID computed with our classifier). Dashed: held-out real images.", log_y=True),
+            "score_fid_real"),
+    ]
+
+
+def samples_panel(snapshot: dict[str, np.ndarray], step: int | None, what: str = "Samples from fixed noise",
+                  caption: str = "The same noise vectors every time: changes are the model learning.") -> Panel:
+    title = f"{what} at step {step}"
+    return Panel("samples", title, image_grid(snapshot["samples"], title), caption)
+
+
+def interpolation_panels(snapshot: dict[str, np.ndarray], step: int | None, between: str) -> list[Panel]:
+    """Linear and spherical paths between the same pairs, one row per pair."""
+    ends = snapshot.get("interpolation_inputs")
+    panels = []
+    for mode in ("linear", "spherical"):
+        key = f"interpolation_{mode}"
+        if key in snapshot:
+            title = f"Interpolation ({mode}) between {between} at step {step}"
+            panels.append(Panel(f"interpolation-{mode}", title, path_grid(snapshot[key], title, ends=ends)))
+    if panels:
+        panels[-1].caption = ("Each row walks from one code to another; a smooth morph means the space "
+                              "between them decodes to plausible images. Spherical paths keep the norm of "
+                              "Gaussian noise, where linear ones pass closer to the origin.")
+    return panels
+
+
+def kl_bars(kl_per_dim: np.ndarray, title: str) -> go.Figure:
+    figure = go.Figure(go.Bar(x=[f"z{j}" for j in range(len(kl_per_dim))], y=kl_per_dim, marker_color="#1f77b4"))
+    figure.update_layout(**base_layout(title), yaxis_title="nats", xaxis_title="latent dimension")
+    return figure
 
 
 @register_views("vae")
 def vae_panels(view: RunView) -> list[Panel]:
     panels = [curves_panel(view, ["loss", "recon", "kl"], "Loss: reconstruction + beta * KL", "loss",
                            "Negative ELBO per sample. Recon falling while KL rises is the encoder "
-                           "starting to use its latent code; KL near 0 means posterior collapse.")]
+                           "starting to use its latent code; KL near 0 means posterior collapse."),
+              *quality_panels(view)]
     snapshot = view.snapshot
     if snapshot is None:
         return panels
@@ -19,11 +81,21 @@ def vae_panels(view: RunView) -> list[Panel]:
     panels.append(Panel("reconstructions", f"Reconstructions at step {step} (input | output)",
                         paired_grid(snapshot["recon_inputs"], snapshot["recon_outputs"],
                                     f"Reconstructions at step {step} (input | output)")))
-    panels.append(Panel("samples", f"Samples from fixed noise at step {step}",
-                        image_grid(snapshot["samples"], f"Samples from fixed noise at step {step}"),
-                        "The same latent vectors every time: changes are the decoder learning."))
+    panels.append(samples_panel(snapshot, step))
     latent_title = "Latent map (means of q(z|x)" + (", PCA)" if snapshot.get("latent_is_projected") else ")")
     panels.append(Panel("latent-map", latent_title, categorical_scatter(
         snapshot["latent"], snapshot.get("latent_labels"), latent_title,
         label_names=view.label_names(), prefix="class", marker_size=4)))
+    if "kl_per_dim" in snapshot:
+        title = f"KL per latent dimension at step {step}"
+        panels.append(Panel("kl-per-dim", title, kl_bars(snapshot["kl_per_dim"], title),
+                            "How much information each dimension carries. Dimensions near 0 are unused "
+                            "(collapsed to the prior)."))
+    if "traversal" in snapshot:
+        dims = ", ".join(f"z{d}" for d in snapshot["traversal_dims"])
+        title = f"Latent traversals at step {step} (rows: {dims}; -3 to +3)"
+        panels.append(Panel("traversal", title, path_grid(snapshot["traversal"], title),
+                            "Each row changes one latent dimension from -3 to +3 prior standard deviations, "
+                            "the others fixed at one image's code; rows are the most used dimensions first."))
+    panels += interpolation_panels(snapshot, step, "two encoded images")
     return panels

@@ -11,9 +11,15 @@ import plotly.graph_objects as go
 from unsup_core.viz.style import base_layout
 
 
+def as_unit_float(images: np.ndarray) -> np.ndarray:
+    """Images as float32 in [0, 1]: uint8 arrays (0-255, as snapshots store them) are rescaled."""
+    images = np.asarray(images)
+    return images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
+
+
 def tile_images(images: np.ndarray, n_cols: int | None = None, pad: int = 1) -> np.ndarray:
-    """Tile [N, H, W] or [N, C, H, W] images (values in [0, 1]) into one [H', W'] or [H', W', C] array."""
-    images = np.asarray(images, dtype=np.float32)
+    """Tile [N, H, W] or [N, C, H, W] images (floats in [0, 1] or uint8) into one [H', W'] or [H', W', C] array."""
+    images = as_unit_float(images)
     if images.ndim == 4:
         images = images.transpose(0, 2, 3, 1)  # channels last for display
         if images.shape[-1] == 1:
@@ -45,3 +51,13 @@ def paired_grid(inputs: np.ndarray, outputs: np.ndarray, title: str, *, pairs_pe
     """Inputs and their reconstructions side by side: input, output, input, output, ..."""
     interleaved = np.stack([inputs, outputs], axis=1).reshape((-1, *inputs.shape[1:]))
     return image_grid(interleaved, title, n_cols=2 * pairs_per_row)
+
+
+def path_grid(paths: np.ndarray, title: str, *, ends: np.ndarray | None = None) -> go.Figure:
+    """One row per path [P, S, H, W]; with ``ends`` [P, 2, H, W] the two real inputs frame each row."""
+    rows = as_unit_float(paths)
+    if ends is not None:
+        ends = as_unit_float(ends)
+        rows = np.concatenate([ends[:, :1], rows, ends[:, 1:]], axis=1)
+    height = int(np.clip(80 + 55 * len(rows), 240, 560))
+    return image_grid(rows.reshape((-1, *rows.shape[2:])), title, n_cols=rows.shape[1], height=height)

@@ -1,0 +1,62 @@
+"""End to end: a DCGAN trains from the browser; its fixed-noise grid changes; the timeline scrubs back."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import wait_until_rendered
+from tests.e2e.test_train_live import CHART_BY_TITLE, IMAGE, choose, wait_for_later_step
+
+pytestmark = pytest.mark.e2e
+
+LIVE_GRID = "Samples from fixed noise at step"
+TIMELINE_GRID = "Timeline: Samples from fixed noise at step"
+# Titles arrive wrapped in <b> by Streamlit's theme, so match parts of them.
+LIVE_IMAGE = f"""() => {{
+    for (const el of document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")) {{
+        const title = el.layout && el.layout.title && el.layout.title.text;
+        if (title && title.includes({LIVE_GRID!r}) && !title.includes("Timeline") && el._fullData
+            && el._fullData.length) return el._fullData[0].source;
+    }}
+    return null;
+}}"""
+TIMELINE_STEP = f"""() => {{
+    const el = ({CHART_BY_TITLE})({TIMELINE_GRID!r});
+    return el ? parseInt(el.layout.title.text.match(/at step (\\d+)/)[1]) : 0;
+}}"""
+
+
+def test_a_dcgan_run_shows_its_samples_changing_and_scrubs_back_in_time(page: Page, app_server: str):
+    page.goto(app_server)
+    wait_until_rendered(page)
+    choose(page, "Algorithm", "dcgan")
+    page.get_by_label("steps", exact=True).fill("100000")
+    page.get_by_role("button", name="Train").click()
+    page.wait_for_url(re.compile(r".*/run\?run=.+"), timeout=30_000)
+    wait_until_rendered(page)
+    expect(page.get_by_role("heading", name="dcgan on digits")).to_be_visible()
+
+    # Both loss curves grow, and the grid drawn from the same noise vectors changes as G learns.
+    wait_for_later_step(page, "Losses: discriminator and generator", 0)
+    page.wait_for_function(f"() => ({LIVE_IMAGE})() !== null", timeout=30_000)
+    first_grid = page.evaluate(LIVE_IMAGE)
+    page.wait_for_function(f"(old) => ({LIVE_IMAGE})() !== old", arg=first_grid, timeout=30_000)
+
+    # The timeline follows the newest snapshot while the run trains ...
+    page.wait_for_function(f"() => ({TIMELINE_STEP})() > 0", timeout=30_000)
+    followed = page.evaluate(TIMELINE_STEP)
+    page.wait_for_function(f"(n) => ({TIMELINE_STEP})() > n", arg=followed, timeout=30_000)
+
+    # ... and scrubbing to the start shows the first snapshot's grid, then stays there.
+    slider = page.get_by_role("slider")
+    slider.focus()
+    page.keyboard.press("Home")
+    page.wait_for_function(f"() => ({TIMELINE_STEP})() === 1", timeout=15_000)
+    early_grid = page.evaluate(f"() => ({IMAGE})({TIMELINE_GRID!r})")
+    assert early_grid != page.evaluate(LIVE_IMAGE)  # step 1's samples are not today's
+    page.wait_for_timeout(3000)  # refreshes of the section must not jump back to the latest
+    assert page.evaluate(TIMELINE_STEP) == 1
+
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("Status: cancelled")).to_be_visible(timeout=10_000)
