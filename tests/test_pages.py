@@ -25,9 +25,11 @@ def test_train_page_offers_only_algorithms_that_fit_the_dataset(app):
     at = app.run()
     assert not at.exception
     assert _selectbox(at, "Dataset").value == "digits"
-    assert set(_selectbox(at, "Algorithm").options) == {"kmeans", "vae"}
+    assert {"kmeans", "vae"} <= set(_selectbox(at, "Algorithm").options)
+    assert _selectbox(at, "Algorithm").value == "kmeans"
     _selectbox(at, "Dataset").select("iris").run()
-    assert _selectbox(at, "Algorithm").options == ["kmeans"]
+    offered = _selectbox(at, "Algorithm").options
+    assert "kmeans" in offered and "vae" not in offered  # the VAE only accepts images
 
 
 def test_the_form_is_built_from_the_algorithm_config(app):
