@@ -8,6 +8,7 @@ from pages import services
 from pages.live import render_live_run
 from pages.run_extras import render_extras
 from unsup_core.algorithms import get_algorithm
+from unsup_core.datasets import dataset_label
 from unsup_core.runs.store import RunNotFound
 
 store = services.store()
@@ -20,9 +21,9 @@ if not run_id:
         st.info("No runs yet: start one on the Train page.")
         st.page_link(services.TRAIN_PAGE, label="Go to Train")
         st.stop()
-    choice = st.selectbox("Open a run", [run.id for run in recent],
-                          format_func=lambda rid: next(f"{r.id}  {r.algorithm} on {r.dataset} ({r.status})"
-                                                       for r in recent if r.id == rid))
+    labels = {r.id: f"{r.id}  {r.algorithm} on {dataset_label(r.dataset, r.spec.dataset_options)} ({r.status})"
+              for r in recent}
+    choice = st.selectbox("Open a run", list(labels), format_func=labels.get)
     st.query_params["run"] = choice
     st.rerun()
 
@@ -33,7 +34,7 @@ except RunNotFound as error:
     st.page_link(services.RUNS_PAGE, label="See all runs")
     st.stop()
 
-st.title(f"{run.algorithm} on {run.dataset}")
+st.title(f"{run.algorithm} on {dataset_label(run.dataset, run.spec.dataset_options)}")
 st.caption(f"Run `{run.id}` - started {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.created_at))}")
 
 controls = st.columns([1, 1, 6])
@@ -43,6 +44,9 @@ if run.is_active and controls[0].button("Cancel", key=f"cancel.{run.id}"):
 with st.expander("Configuration"):
     st.json({"config": run.spec.config, "steps": run.spec.steps, "seed": run.spec.seed,
              "device": run.spec.device, "dataset_options": run.spec.dataset_options})
+if run.dataset == "file" and get_algorithm(run.algorithm).assigns_clusters:
+    st.page_link(services.DATA_PAGE, label="Open this clustering in Your data (profiles, map, export)",
+                 query_params={"cluster": run.id}, icon=":material/upload_file:")
 explanation = get_algorithm(run.algorithm).explanation
 if explanation:
     with st.expander(f"How {run.algorithm} works and what to look for"):

@@ -7,6 +7,7 @@ import streamlit as st
 
 from pages import services
 from pages.live import format_seconds
+from unsup_core.datasets import dataset_label
 
 store = services.store()
 st.title("Runs")
@@ -26,7 +27,7 @@ table = pd.DataFrame({
     "id": [run.id for run in runs],
     "status": [run.status for run in runs],
     "algorithm": [run.algorithm for run in runs],
-    "dataset": [run.dataset for run in runs],
+    "dataset": [dataset_label(run.dataset, run.spec.dataset_options) for run in runs],
     "started": [time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started_at)) if run.started_at else "-"
                 for run in runs],
     "duration": [format_seconds(run.duration) for run in runs],

@@ -20,6 +20,7 @@ REFRESH_SECONDS = float(os.environ.get("UNSUP_LAB_REFRESH_SECONDS", "1.0"))
 RUN_PAGE = "pages/run.py"
 TRAIN_PAGE = "pages/train.py"
 RUNS_PAGE = "pages/runs.py"
+DATA_PAGE = "pages/your_data.py"
 
 
 @st.cache_resource(show_spinner=False)

@@ -8,14 +8,17 @@ import plotly.io as pio
 import pytest
 
 from unsup_core.analysis.export import config_json, labelled_rows, table_bytes
-from unsup_core.analysis.k_selection import KScores, recommend
+from unsup_core.analysis.k_selection import KScores, continuous_columns, recommend, score_k
 from unsup_core.analysis.knee import knee_index
 from unsup_core.analysis.profiles import cluster_profiles, describe_cluster
 from unsup_core.analysis.quality import agreement, silhouettes
-from unsup_core.datasets import load_dataset
+from unsup_core.analysis.reuse import find_run
+from unsup_core.datasets import dataset_label, load_dataset
+from unsup_core.runs.spec import make_spec
 from unsup_core.viz import RunView, build_panels
 from unsup_core.viz.clusters import (cluster_map, cluster_sizes, confusion_heatmap, profile_heatmap,
                                      silhouette_figure)
+from unsup_core.viz.report import figures_html
 
 
 def test_knee_of_falling_and_rising_curves():
@@ -123,3 +126,35 @@ def test_new_runs_get_their_views():
     assert [p.key for p in build_panels(RunView("agglomerative", {}, tree, 1))] == ["clusters", "dendrogram"]
     assert [p.key for p in build_panels(RunView("gmm", {"log_likelihood": (np.arange(2), np.ones(2))}))] == [
         "log-likelihood"]
+
+
+def test_the_mixture_in_the_sweep_ignores_one_hot_columns():
+    rng = np.random.default_rng(0)
+    blobs = load_dataset("blobs")
+    one_hot = (rng.random((blobs.n_samples, 2)) < 0.5).astype(np.float32)
+    X = np.hstack([blobs.X, one_hot])
+    assert continuous_columns(X).tolist() == [0, 1]
+    bics = {k: score_k(X, k).bic for k in range(2, 8)}
+    assert min(bics, key=bics.get) == 4  # on all columns the 0/1 ones would drive the BIC to ever larger k
+
+
+def test_finished_or_running_work_is_found_again(store):
+    options = {"n_samples": 300}
+    first = store.create_run(make_spec("embedding", "moons", {"method": "pca"}, dataset_options=options))
+    store.create_run(make_spec("embedding", "moons", {"method": "tsne"}, dataset_options=options))
+    failed = store.create_run(make_spec("embedding", "moons", {"method": "pca"}, dataset_options=options))
+    store.finish(failed, "failed", "boom")
+    runs = store.list_runs()
+    pca = runs[-1].spec.config
+    assert find_run(runs, "embedding", "moons", runs[-1].spec.dataset_options, pca).id == first
+    assert find_run(runs, "embedding", "moons", {"n_samples": 200}, pca) is None
+    assert find_run(runs, "outliers", "moons", runs[-1].spec.dataset_options) is None
+    assert dataset_label("file", {"path": "/x/uploads/ab/kunden.csv"}) == "kunden.csv"
+    assert dataset_label("moons", options) == "moons"
+
+
+def test_figures_export_as_one_offline_page():
+    page = figures_html([cluster_sizes(pd.Series([3, 4], index=[0, 1])), cluster_sizes(pd.Series([5], index=[-1]))],
+                        "Clusters of <data>")
+    assert page.count("* plotly.js v") == 1  # plotly.js inlined once, so the page opens offline
+    assert page.count("Plotly.newPlot") == 2 and "Clusters of &lt;data&gt;" in page

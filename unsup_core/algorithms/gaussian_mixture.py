@@ -99,6 +99,8 @@ is logged at convergence and is what "Choose k" compares across $k$ (lower is be
 
 **What to look for:** unlike k-means, clusters can be elongated, tilted and of different sizes.
 `full` covariances on many features need many rows per cluster; use `diag` if the fit is unstable.
+Gaussians suit continuous columns: on one-hot (0/1) columns a component can collapse onto one value,
+which inflates the likelihood; prefer k-means for mostly categorical data.
 """
 
     def make_estimator(self, seed: int, device: str) -> IterativeGaussianMixture:

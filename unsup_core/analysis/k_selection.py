@@ -7,7 +7,9 @@ Scores per k, each computed on the same rows:
   b = to the nearest other cluster; in [-1, 1], higher is better;
 - Davies-Bouldin: mean over clusters of the worst (s_i + s_j) / d(c_i, c_j); lower is better;
 - Calinski-Harabasz: between- over within-cluster dispersion, times (N - k) / (k - 1); higher is better;
-- BIC of a Gaussian mixture: -2 log L + p log N; lower is better.
+- BIC of a Gaussian mixture: -2 log L + p log N; lower is better. The mixture is fitted on the
+  continuous columns only: a Gaussian on a 0/1 (one-hot) column collapses onto its two values and
+  the likelihood, and so the BIC, grows without bound.
 
 The recommendation takes the k with the best k-means silhouette (the one score that judges both
 tightness and separation), prefers the mixture when its clusters score clearly better at that k,
@@ -76,18 +78,25 @@ def score_k(X: np.ndarray, k: int, *, seed: int = 0, mixture: bool = True, devic
         davies_bouldin=float(davies_bouldin_score(X, labels)) if separated else float("nan"),
         calinski_harabasz=float(calinski_harabasz_score(X, labels)) if separated else float("nan"),
     )
-    if mixture:
+    continuous = continuous_columns(X)
+    if mixture and len(continuous):
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.mixture import GaussianMixture
 
+        values = X[:, continuous]
         # Full covariances need about D^2 / 2 numbers per cluster: diagonal ones beyond 20 features.
-        covariance = "full" if X.shape[1] <= 20 else "diag"
+        covariance = "full" if values.shape[1] <= 20 else "diag"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            gmm = GaussianMixture(k, covariance_type=covariance, random_state=seed, reg_covar=1e-5).fit(X)
-        scores.bic = float(gmm.bic(X))
-        scores.mixture_silhouette = _silhouette(X, gmm.predict(X), seed)
+            gmm = GaussianMixture(k, covariance_type=covariance, random_state=seed, reg_covar=1e-5).fit(values)
+        scores.bic = float(gmm.bic(values))
+        scores.mixture_silhouette = _silhouette(X, gmm.predict(values), seed)
     return scores
+
+
+def continuous_columns(X: np.ndarray) -> np.ndarray:
+    """Indices of the columns with more than two distinct values (not 0/1 indicators)."""
+    return np.array([j for j in range(X.shape[1]) if len(np.unique(X[:, j])) > 2], dtype=int)
 
 
 def _best(scores: list[KScores], criterion: str) -> int | None:

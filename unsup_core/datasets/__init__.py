@@ -69,6 +69,13 @@ def load_dataset(name: str, **options) -> Dataset:
     return _load_cached(name, tuple(sorted(options.items())))
 
 
+def dataset_label(name: str, options: dict) -> str:
+    """How a run's data is named to people: a built-in's name, or the file's name for a user's file."""
+    entry = _REGISTRY.get(name)
+    path = options.get("path") if entry is not None and not entry.listed else None
+    return path.replace("\\", "/").rsplit("/", 1)[-1] if path else name
+
+
 def _register_builtins() -> None:
     register(DatasetEntry("digits", "images", builtin.load_digits,
                           "Handwritten digits, 8x8 (bundled).", 1797, 64, True))
@@ -102,5 +109,5 @@ def _register_builtins() -> None:
 
 _register_builtins()
 
-__all__ = ["KINDS", "Dataset", "DatasetEntry", "DatasetError", "coerce_options", "get_entry", "list_datasets",
-           "load_dataset", "register"]
+__all__ = ["KINDS", "Dataset", "DatasetEntry", "DatasetError", "coerce_options", "dataset_label", "get_entry",
+           "list_datasets", "load_dataset", "register"]

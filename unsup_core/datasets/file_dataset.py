@@ -64,6 +64,11 @@ def file_kind(options: dict) -> str:
 
 
 def load_file_dataset(**options) -> Dataset:
+    return prepare_file(options)[0]
+
+
+def prepare_file(options: dict) -> tuple[Dataset, list[str]]:
+    """The dataset these options give, and the notes on what the preparation did (rows dropped...)."""
     from unsup_core.datasets.prepare import prepare
 
     loaded = open_file(options)
@@ -71,8 +76,9 @@ def load_file_dataset(**options) -> Dataset:
     name = Path(options["path"]).name
     description = f"{name}: {len(prepared.source_rows):,} rows" + (
         f", features {', '.join(prepared.features)}" if prepared.features else "")
-    return Dataset(
+    dataset = Dataset(
         name=name, kind=loaded.kind, X=prepared.X, y=prepared.y, feature_names=prepared.feature_names,
         label_names=prepared.label_names, image_shape=prepared.image_shape, description=description,
         source_rows=prepared.source_rows, preprocessed=True,
     )
+    return dataset, prepared.notes

@@ -18,7 +18,7 @@ from unsup_core.datasets.report import LoadedFile
 
 MISSING_CHOICES = ("median", "mean", "drop")
 SCALING_CHOICES = ("standard", "minmax", "robust", "none")
-LABEL_NAME_HINTS = ("label", "labels", "class", "target", "y", "species", "category", "group")
+LABEL_NAME_HINTS = ("label", "labels", "class", "target", "y", "species", "category", "group", "segment")
 SAMPLE_SEED = 0
 
 

@@ -82,6 +82,18 @@ def save_upload(data: bytes, name: str, max_bytes: int | None = None) -> Path:
     return _store(data, name)
 
 
+def add_upload(data: bytes, name: str, max_bytes: int | None = None) -> tuple[Path, LoadedFile]:
+    """Store an upload and read it; a file that cannot be read is not kept (it would fail again)."""
+    path = save_upload(data, name, max_bytes)
+    fresh = not any(p.name.startswith(".table-") for p in path.parent.iterdir())
+    try:
+        return path, load_file(path)
+    except DatasetError:
+        if fresh:
+            shutil.rmtree(path.parent, ignore_errors=True)
+        raise
+
+
 def import_file(path: str | Path, max_bytes: int | None = None) -> Path:
     """Copy a file from disk into the store (the CLI's ``--dataset FILE``); returns the stored path."""
     path = Path(path)

@@ -93,7 +93,7 @@ def cluster_sizes(sizes: pd.Series, title: str = "Cluster sizes") -> go.Figure:
     colours = [category_colour(int(c)) for c in sizes.index]
     figure = go.Figure(go.Bar(x=labels, y=sizes.to_numpy(), marker={"color": colours},
                               text=[f"{v:,} ({v / sizes.sum():.0%})" for v in sizes.to_numpy()], textposition="auto"))
-    figure.update_layout(**base_layout(title, 320), yaxis_title="rows", showlegend=False)
+    figure.update_layout(**base_layout(title, 260), yaxis_title="rows", showlegend=False)
     return figure
 
 

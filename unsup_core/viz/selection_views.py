@@ -10,6 +10,7 @@ from unsup_core.viz.clusters import cluster_map, score_histogram, score_map
 from unsup_core.viz.panels import Panel, RunView, register_views
 from unsup_core.viz.style import base_layout
 
+METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 K_CURVES = (("inertia", "inertia (elbow)", "k-means"), ("silhouette", "silhouette (higher is better)", "k-means"),
             ("davies_bouldin", "Davies-Bouldin (lower is better)", "k-means"),
             ("calinski_harabasz", "Calinski-Harabasz (higher is better)", "k-means"),
@@ -56,7 +57,7 @@ def embedding_panels(view: RunView) -> list[Panel]:
     method = str(snapshot["method"])
     axes = sorted(name for name in snapshot if name.startswith(f"row_{method}_"))
     coordinates = np.stack([snapshot[name] for name in axes], axis=1)
-    title = f"{method.upper() if method == 'pca' else method} map of {len(coordinates):,} rows"
+    title = f"{METHOD_NAMES[method]} map of {len(coordinates):,} rows"
     names = view.label_names()
     figure = cluster_map(coordinates, snapshot.get("true_labels"), title, names=names,
                          axis_names=tuple(f"{method} {i + 1}" for i in range(len(axes))))
