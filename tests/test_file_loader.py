@@ -53,6 +53,14 @@ def test_empty_trailing_columns_free_text_and_notes_beyond_the_header(tmp_path):
     assert loaded.table["extra_7"].dropna().tolist() == ["called back on Monday"]
 
 
+def test_a_wide_row_far_below_the_sampled_lines_is_kept(tmp_path):
+    rows = [f"{i},{i * 0.5}" for i in range(3000)]
+    rows[2800] += ",checked twice"
+    loaded = read_file(write(tmp_path, "long.csv", "a,b\n" + "\n".join(rows) + "\n"))
+    assert loaded.report.n_rows == 3000 and loaded.table["extra_3"].dropna().tolist() == ["checked twice"]
+    assert loaded.table["b"].iloc[2999] == 1499.5
+
+
 def test_missing_values_are_counted_per_column(tmp_path):
     text = "a,b,c\n1,,x\nNA,2,\n3,n/a,y\n4,5,-\n"
     report = read_file(write(tmp_path, "gaps.csv", text)).report

@@ -165,6 +165,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_list(args) -> int:
+    from unsup_core.datasets import dataset_label
     from unsup_core.runs.store import RunStore
 
     store = RunStore()
@@ -177,7 +178,8 @@ def cmd_list(args) -> int:
           f"{'progress':>13}  last metrics")
     for run in runs:
         metrics = ", ".join(f"{k}={_format_value(v)}" for k, v in sorted(store.last_metrics(run.id).items())[:3])
-        print(f"{run.id:<23} {run.status:<11} {run.algorithm:<10} {run.dataset:<14} "
+        dataset = dataset_label(run.dataset, run.spec.dataset_options)
+        print(f"{run.id:<23} {run.status:<11} {run.algorithm:<10} {dataset:<14} "
               f"{_format_time(run.started_at):<19} {_format_duration(run.duration):>8} "
               f"{f'{run.step}/{run.steps}':>13}  {metrics}")
     return EXIT_OK

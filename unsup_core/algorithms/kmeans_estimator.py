@@ -1,7 +1,10 @@
 """k-means in torch (Lloyd's and mini-batch): scikit-learn's API, CUDA when asked, bounded memory.
 
-Distances are computed in row chunks as ||x||^2 - 2 x.c + ||c||^2 (one matmul per chunk), so
-1,000,000 x 64 data never needs an N x k x D temporary. ``start`` + ``iterate`` expose single
+Distances are computed in row chunks as ||x||^2 - 2 x.c + ||c||^2: the nearest centre only needs
+||c||^2 - 2 x.c (one fused matmul per chunk), and ||x||^2 is computed once per fit. So 1,000,000 x 64
+data never needs an N x k x D temporary. A Lloyd iteration assigns a chunk and adds it to its
+centres' sums while the chunk is still in the CPU cache (as scikit-learn's Cython does); chunks
+are small on the CPU (cache-sized) and large on a GPU. ``start`` + ``iterate`` expose single
 iterations (a Lloyd step, or one mini-batch epoch) so a run can show the clustering move.
 """
 
@@ -11,24 +14,55 @@ import numpy as np
 import torch
 
 
-def nearest_centers(data: torch.Tensor, centers: torch.Tensor,
-                    chunk_rows: int = 65536) -> tuple[torch.Tensor, torch.Tensor]:
-    """Index of the nearest centre [N] and the squared distance to it [N], chunk by chunk."""
+def default_chunk_rows(device: str) -> int:
+    return 65536 if str(device).startswith("cuda") else 4096
+
+
+def row_norms(data: torch.Tensor) -> torch.Tensor:
+    """||x||^2 per row [N]."""
+    return torch.linalg.vector_norm(data, dim=1).square()
+
+
+def nearest_centers(data: torch.Tensor, centers: torch.Tensor, chunk_rows: int = 4096,
+                    norms: torch.Tensor | None = None,
+                    sums: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index of the nearest centre [N] and the squared distance to it [N], chunk by chunk.
+
+    ``norms``: precomputed ||x||^2 [N]. ``sums`` [k, D]: when given, each chunk is also added to
+    the sum of its nearest centre (the update step of Lloyd's algorithm, fused with the assignment).
+    """
     center_norms = (centers**2).sum(dim=1)
     labels = torch.empty(len(data), dtype=torch.long, device=data.device)
     distances = torch.empty(len(data), dtype=data.dtype, device=data.device)
     for start in range(0, len(data), chunk_rows):
         chunk = data[start:start + chunk_rows]
-        squared = (chunk**2).sum(dim=1, keepdim=True) - 2 * chunk @ centers.T + center_norms
-        best, index = squared.min(dim=1)
+        best, index = torch.addmm(center_norms, chunk, centers.T, alpha=-2).min(dim=1)
+        chunk_norms = row_norms(chunk) if norms is None else norms[start:start + len(chunk)]
         labels[start:start + len(chunk)] = index
-        distances[start:start + len(chunk)] = best.clamp(min=0)
+        distances[start:start + len(chunk)] = (best + chunk_norms).clamp(min=0)
+        if sums is not None:
+            sums.index_add_(0, index, chunk)
     return labels, distances
 
 
-def seed_centers(data: torch.Tensor, n_clusters: int, init: str, generator: torch.Generator) -> torch.Tensor:
-    """``n_clusters`` initial centres: random rows, or k-means++ (Arthur & Vassilvitskii 2007)."""
+def mean_feature_variance(data: torch.Tensor, chunk_rows: int = 65536) -> float:
+    """The variance of each column averaged over columns, in float64 and by chunks (no N x D temporary)."""
+    total = torch.zeros(data.shape[1], dtype=torch.float64, device=data.device)
+    squares = torch.zeros_like(total)
+    for start in range(0, len(data), chunk_rows):
+        chunk = data[start:start + chunk_rows].double()
+        total += chunk.sum(dim=0)
+        squares += (chunk**2).sum(dim=0)
+    mean = total / len(data)
+    return float((squares / len(data) - mean**2).clamp(min=0).mean())
+
+
+def seed_centers(data: torch.Tensor, n_clusters: int, init: str | np.ndarray,
+                 generator: torch.Generator) -> torch.Tensor:
+    """``n_clusters`` initial centres: given [k, D], random rows, or k-means++ (Arthur & Vassilvitskii 2007)."""
     n = len(data)
+    if not isinstance(init, str):
+        return torch.as_tensor(np.asarray(init, dtype=np.float32), device=data.device).clone()
     if init == "random":
         rows = torch.randperm(n, generator=generator)[:n_clusters]
         return data[rows.to(data.device)].clone()
@@ -57,10 +91,10 @@ class _TorchKMeansBase:
     """What both k-means share: validation, the scikit-learn methods, and fitting by iterating."""
 
     n_clusters: int
-    init: str
+    init: str | np.ndarray
     max_iter: int
     device: str
-    chunk_rows: int
+    chunk_rows: int | None  # None: cache-sized on the CPU, large on a GPU
 
     def fit(self, X: np.ndarray, y: None = None):
         self.start(X)
@@ -72,7 +106,7 @@ class _TorchKMeansBase:
         return self.fit(X).labels_
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        labels, _ = nearest_centers(self._as_tensor(X), self._centers, self.chunk_rows)
+        labels, _ = nearest_centers(self._as_tensor(X), self._centers, self._chunk)
         return labels.cpu().numpy()
 
     def transform(self, X: np.ndarray) -> np.ndarray:
@@ -80,7 +114,7 @@ class _TorchKMeansBase:
         return torch.cdist(self._as_tensor(X), self._centers).cpu().numpy()
 
     def score(self, X: np.ndarray, y: None = None) -> float:
-        _, distances = nearest_centers(self._as_tensor(X), self._centers, self.chunk_rows)
+        _, distances = nearest_centers(self._as_tensor(X), self._centers, self._chunk)
         return -float(distances.sum())
 
     @property
@@ -90,8 +124,11 @@ class _TorchKMeansBase:
     def _validate_params(self) -> None:
         if not isinstance(self.n_clusters, int) or self.n_clusters < 1:
             raise ValueError(f"n_clusters must be a positive integer, got {self.n_clusters!r}")
-        if self.init not in ("k-means++", "random"):
-            raise ValueError(f"init must be 'k-means++' or 'random', got {self.init!r}")
+        if not isinstance(self.init, str):
+            if np.shape(self.init)[0] != self.n_clusters:
+                raise ValueError(f"init has {np.shape(self.init)[0]} centres for n_clusters={self.n_clusters}")
+        elif self.init not in ("k-means++", "random"):
+            raise ValueError(f"init must be 'k-means++', 'random' or an array of centres, got {self.init!r}")
         if self.max_iter < 1:
             raise ValueError(f"max_iter must be >= 1, got {self.max_iter!r}")
 
@@ -99,13 +136,19 @@ class _TorchKMeansBase:
         data = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.device)
         if data.ndim != 2:
             raise ValueError(f"X must be 2-D [n_samples, n_features], got shape {tuple(data.shape)}")
-        if not torch.isfinite(data).all():
+        finite = all(bool(torch.isfinite(data[start:start + 65536]).all()) for start in range(0, len(data), 65536))
+        if not finite:
             raise ValueError("X contains NaN or infinite values; impute or drop them first")
         return data
+
+    @property
+    def _chunk(self) -> int:
+        return self.chunk_rows or default_chunk_rows(self.device)
 
     def _prepare(self, X: np.ndarray, random_state: int | None) -> None:
         self._validate_params()
         self._X = self._as_tensor(X)
+        self._norms = row_norms(self._X)
         if len(self._X) < self.n_clusters:
             raise ValueError(f"n_samples={len(self._X)} should be >= n_clusters={self.n_clusters}")
         self._generator = torch.Generator(device="cpu").manual_seed(0 if random_state is None else int(random_state))
@@ -124,14 +167,15 @@ class _TorchKMeansBase:
 class KMeans(_TorchKMeansBase):
     """k-means clustering (Lloyd's algorithm, k-means++ seeding).
 
-    Parameters mirror :class:`sklearn.cluster.KMeans`: ``n_clusters``, ``init`` ("k-means++" or
-    "random"), ``max_iter``, ``tol`` (relative to the mean feature variance) and ``random_state``.
+    Parameters mirror :class:`sklearn.cluster.KMeans`: ``n_clusters``, ``init`` ("k-means++",
+    "random" or the first centres [k, D]), ``max_iter``, ``tol`` (relative to the mean feature
+    variance) and ``random_state``.
     Fitted attributes: ``cluster_centers_`` [k, D], ``labels_`` [N], ``inertia_``, ``n_iter_``.
     """
 
-    def __init__(self, n_clusters: int = 8, *, init: str = "k-means++", max_iter: int = 300,
+    def __init__(self, n_clusters: int = 8, *, init: str | np.ndarray = "k-means++", max_iter: int = 300,
                  tol: float = 1e-4, random_state: int | None = None, device: str = "cpu",
-                 chunk_rows: int = 65536) -> None:
+                 chunk_rows: int | None = None) -> None:
         self.n_clusters = n_clusters
         self.init = init
         self.max_iter = max_iter
@@ -143,17 +187,17 @@ class KMeans(_TorchKMeansBase):
     def start(self, X: np.ndarray) -> "KMeans":
         """Validate ``X``, seed the centres, and get ready for :meth:`iterate`."""
         self._prepare(X, self.random_state)
-        self._tol_abs = self.tol * float(self._X.var(dim=0).mean())
+        self._tol_abs = self.tol * mean_feature_variance(self._X)
         self._centers = seed_centers(self._X, self.n_clusters, self.init, self._generator)
         return self
 
     def iterate(self) -> dict[str, float]:
         """One Lloyd iteration: assign every sample, then move each centre to its samples' mean."""
-        labels, distances = nearest_centers(self._X, self._centers, self.chunk_rows)
+        sums = torch.zeros_like(self._centers)
+        labels, distances = nearest_centers(self._X, self._centers, self._chunk, self._norms, sums)
         inertia = float(distances.sum())
         changed = self._count_changes(labels)
         counts = torch.bincount(labels, minlength=self.n_clusters)
-        sums = torch.zeros_like(self._centers).index_add_(0, labels, self._X)
         new_centers = sums / counts.clamp(min=1).unsqueeze(1).to(sums.dtype)
         empty = (counts == 0).nonzero().flatten()
         if len(empty):
@@ -188,7 +232,7 @@ class MiniBatchKMeans(_TorchKMeansBase):
 
     def __init__(self, n_clusters: int = 8, *, init: str = "k-means++", batch_size: int = 4096,
                  max_iter: int = 100, tol: float = 1e-3, random_state: int | None = None,
-                 device: str = "cpu", chunk_rows: int = 65536) -> None:
+                 device: str = "cpu", chunk_rows: int | None = None) -> None:
         self.n_clusters = n_clusters
         self.init = init
         self.batch_size = batch_size
@@ -202,7 +246,7 @@ class MiniBatchKMeans(_TorchKMeansBase):
         self._prepare(X, self.random_state)
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size!r}")
-        self._tol_abs = self.tol * float(self._X.var(dim=0).mean())
+        self._tol_abs = self.tol * mean_feature_variance(self._X)
         # Seed on a sample, as scikit-learn does: k-means++ over all rows would cost k full passes.
         init_rows = min(len(self._X), max(3 * self.batch_size, 10 * self.n_clusters))
         sample = torch.randperm(len(self._X), generator=self._generator)[:init_rows].to(self._X.device)
@@ -217,17 +261,17 @@ class MiniBatchKMeans(_TorchKMeansBase):
         order = torch.randperm(len(self._X), generator=self._generator).to(self._X.device)
         for start in range(0, len(order), self.batch_size):
             batch = self._X[order[start:start + self.batch_size]]
-            labels, _ = nearest_centers(batch, self._centers, self.chunk_rows)
+            labels, _ = nearest_centers(batch, self._centers, self._chunk)
             batch_counts = torch.bincount(labels, minlength=self.n_clusters).to(batch.dtype)
             sums = torch.zeros_like(self._centers).index_add_(0, labels, batch)
             self._counts += batch_counts
             step = (batch_counts / self._counts.clamp(min=1)).unsqueeze(1)
             self._centers += step * (sums / batch_counts.clamp(min=1).unsqueeze(1) - self._centers)
-        labels, distances = nearest_centers(self._X, self._centers, self.chunk_rows)
+        labels, distances = nearest_centers(self._X, self._centers, self._chunk, self._norms)
         empty = (torch.bincount(labels, minlength=self.n_clusters) == 0).nonzero().flatten()
         if len(empty):
             self._centers[empty] = self._X[torch.topk(distances, len(empty)).indices]
-            labels, distances = nearest_centers(self._X, self._centers, self.chunk_rows)
+            labels, distances = nearest_centers(self._X, self._centers, self._chunk, self._norms)
         inertia = float(distances.sum())
         changed = self._count_changes(labels)
         shift = float(((self._centers - old_centers) ** 2).sum())

@@ -73,6 +73,7 @@ class TextLayout:
     thousands: str | None
     header: bool
     first_line: int  # index of the header (or first data) line; lines above it are titles or notes
+    sample_width: int = 1  # the most fields in a sampled line
     notes: list[str] = field(default_factory=list)
 
 
@@ -208,7 +209,8 @@ def sniff_text(path: Path) -> TextLayout:
     if not header:
         notes.append("the first row holds only numbers, so it is data: columns are named column_1, column_2, ...")
     decimal, thousands = _number_style([cell for row in rows[1 if header else 0:] for cell in row], delimiter)
-    return TextLayout(encoding, delimiter, decimal, thousands, header, numbered[skip][0], notes)
+    return TextLayout(encoding, delimiter, decimal, thousands, header, numbered[skip][0],
+                      sample_width=max(len(row) for row in rows), notes=notes)
 
 
 def split_lines(text: str) -> list[str]:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from unsup_core.datasets.base import DatasetError
 from unsup_core.datasets.columns import EXTRA_MISSING_MARKERS, clean_header, clean_table
-from unsup_core.datasets.report import LoadedFile, ReadReport, describe_columns
+from unsup_core.datasets.report import LoadedFile, ReadReport, describe_columns, distinct_note
 from unsup_core.datasets.sniff import WHITESPACE, TextLayout, sniff_text, split_fields
 
 
@@ -29,7 +29,7 @@ def _header_cells(path: Path, layout: TextLayout) -> list[str]:
 
 
 def _max_fields(path: Path, layout: TextLayout) -> int:
-    """The widest row in the file, so rows longer than the header are kept, not rejected."""
+    """The widest row in the whole file (a pass in Python: only when the sample's width was too small)."""
     if layout.delimiter is None:
         return 1
     widest, quoted = 0, False
@@ -51,6 +51,10 @@ def _max_fields(path: Path, layout: TextLayout) -> int:
     return max(widest, 1)
 
 
+class _TooNarrow(Exception):
+    """A row has more fields than the width the parser was given."""
+
+
 def _parse(path: Path, layout: TextLayout, width: int) -> pd.DataFrame:
     options = dict(
         sep=layout.delimiter or "\x1f",  # one column: a separator that never occurs
@@ -66,16 +70,30 @@ def _parse(path: Path, layout: TextLayout, width: int) -> pd.DataFrame:
             return pd.read_csv(path, **options)
     except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
         detail = str(error).strip().splitlines()[-1].replace("Error tokenizing data. C error: ", "")
+        if "fields in line" in detail or "does not match length" in detail:
+            raise _TooNarrow(detail) from None
         raise DatasetError(f"could not parse {path.name}: {detail}. Is a quote left open?") from None
     except pd.errors.EmptyDataError:
         return pd.DataFrame(columns=list(range(width)))
 
 
+def _parse_all_rows(path: Path, layout: TextLayout) -> tuple[pd.DataFrame, int]:
+    """The table with as many columns as its widest row; the width of the sample is tried first,
+    which is right for every rectangular file and spares a pass over a large file in Python."""
+    try:
+        return _parse(path, layout, layout.sample_width), layout.sample_width
+    except _TooNarrow:
+        width = _max_fields(path, layout)
+    try:
+        return _parse(path, layout, width), width
+    except _TooNarrow as error:
+        raise DatasetError(f"could not parse {path.name}: {error}. Is a quote left open?") from None
+
+
 def read_text_table(path: Path) -> LoadedFile:
     """Read a delimited text file; numeric columns become float64, the others strings."""
     layout = sniff_text(path)
-    width = _max_fields(path, layout)
-    raw = _parse(path, layout, width)
+    raw, width = _parse_all_rows(path, layout)
     notes = list(layout.notes)
     if layout.header:
         header = _header_cells(path, layout)
@@ -95,6 +113,7 @@ def read_text_table(path: Path) -> LoadedFile:
     report = ReadReport(
         file_name=path.name, format="text table", n_rows=len(table),
         columns=describe_columns(table, kinds), encoding=layout.encoding, delimiter=layout.delimiter,
-        decimal=layout.decimal, thousands=layout.thousands, notes=notes, warnings=warnings_found,
+        decimal=layout.decimal, thousands=layout.thousands, notes=notes + distinct_note(table),
+        warnings=warnings_found,
     )
     return LoadedFile(table, report)
