@@ -29,6 +29,7 @@ from unsup_core.viz.report import figures_html
 MAP_METHODS = {"pca": "PCA (instant, linear)", "tsne": "t-SNE (about a minute)", "umap": "UMAP (about a minute)"}
 METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 MAX_HOVER_COLUMNS = 8
+LARGE_EXPORT_ROWS = 200_000
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -213,7 +214,10 @@ def export_section(options: dict, data: Dataset, run: RunRecord, runs: list[RunR
     stem = Path(options["path"]).stem
     extra = [find_run(runs, algorithm, "file", options) for algorithm in ("outliers", "embedding")]
     extra = [other for other in extra if other is not None and other.status == "done"]
-    file_format = st.segmented_control("Format", ["csv", "parquet"], default="csv", key="data.export.format") or "csv"
+    # A million rows make a CSV of several hundred MB; Parquet is several times smaller and faster.
+    large = data.n_samples > LARGE_EXPORT_ROWS
+    file_format = st.segmented_control("Format", ["csv", "parquet"], default="parquet" if large else "csv",
+                                       key="data.export.format") or "csv"
     columns = ["cluster"] + (["outlier_score", "is_outlier"] if any(r.algorithm == "outliers" for r in extra) else []) \
         + (["map coordinates"] if any(r.algorithm == "embedding" for r in extra) else [])
     st.caption(f"Every row of {Path(options['path']).name} with: {', '.join(columns)}. Rows left out by the "

@@ -8,7 +8,7 @@ import numpy as np
 
 from unsup_core.metrics import adjusted_rand_index, contingency_table, normalized_mutual_info
 
-SILHOUETTE_ROWS = 4000
+SILHOUETTE_ROWS = 3000
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Cleaning shared by every table format: header names, empty columns, numbers stored as text.
 
-After :func:`clean_table` every column is either float64 (numeric) or strings with NaN for missing
+After :func:`clean_table` every column is either float (numeric: float64, or float32 when the file
+stores float32) or strings with NaN for missing
 values, names are unique non-empty strings, and each column has a kind: numeric, categorical (few
 distinct values, one-hot encodable) or text (free text and identifiers, not used as features).
 """
@@ -100,7 +101,10 @@ def clean_table(table: pd.DataFrame, *, decimal: str = ".", thousands: str | Non
         if beyond_header:
             extra.append((name, int(column.notna().sum())))
         if pd.api.types.is_numeric_dtype(column):
-            columns[name], kinds[name] = column.astype(np.float64), "numeric"
+            # float32 data (an .npy or Parquet file) stays float32: half the memory, and exports
+            # write its values with float32's 9 digits rather than float64's 17.
+            float_type = np.float32 if column.dtype == np.float32 else np.float64
+            columns[name], kinds[name] = column.astype(float_type), "numeric"
             continue
         numbers = parse_numbers(column, decimal, thousands)
         present = column.notna()

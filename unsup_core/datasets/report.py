@@ -115,7 +115,8 @@ def distinct_note(table: pd.DataFrame) -> list[str]:
 class LoadedFile:
     """A file as read: one table row per sample, plus images [N, H, W] or [N, C, H, W] for image sets.
 
-    Numeric columns are float64 and every other column holds strings (missing values are NaN).
+    Numeric columns are floats (float64, or float32 as stored) and every other column holds strings
+    (missing values are NaN).
     """
 
     table: pd.DataFrame

@@ -1,8 +1,8 @@
 """Users' files kept in the lab's data folder, so runs on them can be reopened and repeated.
 
 Each file is stored once by content, ``$UNSUP_LAB_HOME/datasets/uploads/<sha256 prefix>/<name>``,
-and never changes afterwards; next to it the loader caches what it read (``.table-v1-*.parquet`` and
-``.report-v1-*.json``, or the decoded images), so a worker starting a run on a million-row CSV reads a
+and never changes afterwards; next to it the loader caches what it read (``.table-v2-*.parquet`` and
+``.report-v2-*.json``, or the decoded images), so a worker starting a run on a million-row CSV reads a
 Parquet file in a second instead of parsing the text again.
 """
 
@@ -26,7 +26,7 @@ from unsup_core.datasets.files import check_size, read_file
 from unsup_core.datasets.report import LoadedFile, ReadReport
 from unsup_core.paths import data_home
 
-CACHE_VERSION = "v1"  # bump when the loader reads the same bytes differently
+CACHE_VERSION = "v2"  # bump when the loader reads the same bytes differently
 _HASH_PREFIX = 16
 _UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
 
