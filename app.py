@@ -10,6 +10,7 @@ navigation = st.navigation([
     st.Page(services.TRAIN_PAGE, title="Train", icon=":material/model_training:", default=True),
     st.Page(services.RUN_PAGE, title="Run", icon=":material/monitoring:"),
     st.Page(services.RUNS_PAGE, title="Runs", icon=":material/list:"),
+    st.Page(services.DATA_PAGE, title="Your data", icon=":material/upload_file:"),
     st.Page(services.COMPARE_PAGE, title="Compare", icon=":material/compare_arrows:"),
     st.Page(services.SOM_PAGE, title="SOM", icon=":material/grid_on:"),
 ])

@@ -81,7 +81,7 @@ def _refresh_interval(run: RunRecord) -> float | None:
     return min(services.FAST_REFRESH_SECONDS, services.REFRESH_SECONDS) if young else services.REFRESH_SECONDS
 
 
-def _render(run_id: str, interval: float | None) -> None:
+def _render(run_id: str, interval: float | None, key_prefix: str) -> None:
     store = services.store()
     run = store.get_run(run_id)
     device = f" on {run.device_label}" if run.device_label else ""
@@ -97,14 +97,17 @@ def _render(run_id: str, interval: float | None) -> None:
     for start in range(0, len(panels), 2):
         for column, panel in zip(st.columns(2), panels[start:start + 2]):
             with column:
-                st.plotly_chart(panel.figure, key=f"panel.{panel.key}", config={"displaylogo": False})
+                st.plotly_chart(panel.figure, key=f"{key_prefix}.{panel.key}", config={"displaylogo": False})
                 if panel.caption:
                     st.caption(panel.caption)
     if interval != _refresh_interval(run):
         st.rerun()  # restart the timer at the new pace, or drop it once the run has ended
 
 
-def render_live_run(run: RunRecord) -> None:
-    """Draw the run; while it is active, refresh on a timer without rerunning the whole page."""
+def render_live_run(run: RunRecord, key_prefix: str = "panel") -> None:
+    """Draw the run; while it is active, refresh on a timer without rerunning the whole page.
+
+    ``key_prefix`` keeps chart keys apart when a page shows more than one run.
+    """
     interval = _refresh_interval(run)
-    st.fragment(run_every=interval)(_render)(run.id, interval)
+    st.fragment(run_every=interval)(_render)(run.id, interval, key_prefix)

@@ -9,6 +9,7 @@ import streamlit as st
 from pages import access, services
 from pages.live import format_seconds
 from pages.run_actions import zip_download_button
+from unsup_core.datasets import dataset_label
 from unsup_core.errors import UserError
 from unsup_core.runs.archive import import_run
 from unsup_core.runs.executor import cancel_and_wait
@@ -69,7 +70,7 @@ table = pd.DataFrame({
     "id": [run.id for run in shown],
     "status": [run.status for run in shown],
     "algorithm": [run.algorithm for run in shown],
-    "dataset": [run.dataset for run in shown],
+    "dataset": [dataset_label(run.dataset, run.spec.dataset_options) for run in shown],
     "started": [time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started_at)) if run.started_at else "-"
                 for run in shown],
     "duration": [format_seconds(run.duration) for run in shown],

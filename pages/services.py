@@ -25,6 +25,7 @@ TRAIN_PAGE = "pages/train.py"
 RUNS_PAGE = "pages/runs.py"
 COMPARE_PAGE = "pages/compare.py"
 SOM_PAGE = "pages/som.py"
+DATA_PAGE = "pages/your_data.py"
 
 
 _app_context = threading.local()

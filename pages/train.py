@@ -61,7 +61,9 @@ with data_column:
 
 with model_column:
     algorithms = {cls.name: cls for cls in list_algorithms(kind=entry.kind)}
-    algorithm_name = st.selectbox("Algorithm", list(algorithms), key=f"train.algorithm.{entry.kind}")
+    names = list(algorithms)
+    algorithm_name = st.selectbox("Algorithm", names, index=names.index("kmeans") if "kmeans" in names else 0,
+                                  key=f"train.algorithm.{entry.kind}")
     algorithm_cls = get_algorithm(algorithm_name)
     st.caption(f"{algorithm_cls.family}: {algorithm_cls.summary}")
     with st.form(f"train.form.{algorithm_name}", border=True):

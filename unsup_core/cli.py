@@ -96,6 +96,35 @@ def _exit_for(status: str) -> int:
     return EXIT_OK if status == "done" else EXIT_RUN_FAILED
 
 
+def _dataset_argument(args) -> tuple[str, dict]:
+    """A built-in dataset name, or a file (copied into the lab's store so the run can be repeated)."""
+    from pathlib import Path
+
+    from unsup_core import config as config_lib
+    from unsup_core.datasets import DatasetError, get_entry
+
+    options = config_lib.parse_assignments(getattr(args, "dataset_option", []))
+    file_options = {key: value for key, value in (("features", args.features), ("label", args.label)) if value}
+    path = Path(args.dataset)
+    if not path.exists():
+        entry = get_entry(args.dataset)
+        if not entry.listed:
+            raise DatasetError(f"give a file with --dataset FILE rather than the name {args.dataset!r}")
+        if file_options:
+            raise config_lib.ConfigError("--features and --label choose columns of a file; "
+                                         f"{args.dataset} is a built-in dataset")
+        return args.dataset, options
+    from unsup_core.datasets.file_dataset import open_file
+    from unsup_core.datasets.prepare import default_features
+    from unsup_core.datasets.uploads import import_file
+
+    options = {**options, **file_options, "path": str(import_file(path))}
+    if not options.get("features"):  # spelled out, so the run records exactly which columns it used
+        loaded = open_file(options)
+        options["features"] = [] if loaded.images is not None else default_features(loaded, options.get("label", ""))
+    return "file", options
+
+
 def cmd_run(args) -> int:
     from unsup_core import config as config_lib
     from unsup_core.runs.executor import LocalExecutor
@@ -103,8 +132,8 @@ def cmd_run(args) -> int:
     from unsup_core.runs.store import RunStore
 
     overrides = config_lib.parse_assignments(args.set)
-    dataset_options = config_lib.parse_assignments(args.dataset_option)
-    spec = make_spec(args.algorithm, args.dataset, overrides, steps=args.steps, seed=args.seed,
+    dataset, dataset_options = _dataset_argument(args)
+    spec = make_spec(args.algorithm, dataset, overrides, steps=args.steps, seed=args.seed,
                      device=args.device, dataset_options=dataset_options)
     store = RunStore()
     executor = LocalExecutor(store, watch_parent=args.wait)
@@ -146,6 +175,13 @@ def cmd_resume(args) -> int:
 
 
 def cmd_export(args) -> int:
+    """A zip of the whole run (default), or with --labels the data's rows with the run's results."""
+    if args.labels:
+        return _export_labels(args)
+    if args.with_run:
+        from unsup_core.errors import UserError
+
+        raise UserError("--with adds another run's results to a --labels export; give --labels FILE too")
     from unsup_core.runs.archive import export_run
     from unsup_core.runs.store import RunStore
 
@@ -191,6 +227,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_list(args) -> int:
+    from unsup_core.datasets import dataset_label
     from unsup_core.runs.store import RunStore
 
     store = RunStore()
@@ -203,9 +240,89 @@ def cmd_list(args) -> int:
           f"{'progress':>13}  last metrics")
     for run in runs:
         metrics = ", ".join(f"{k}={_format_value(v)}" for k, v in sorted(store.last_metrics(run.id).items())[:3])
-        print(f"{run.id:<23} {run.status:<11} {run.algorithm:<10} {run.dataset:<14} "
+        dataset = dataset_label(run.dataset, run.spec.dataset_options)
+        print(f"{run.id:<23} {run.status:<11} {run.algorithm:<10} {dataset:<14} "
               f"{_format_time(run.started_at):<19} {_format_duration(run.duration):>8} "
               f"{f'{run.step}/{run.steps}':>13}  {metrics}")
+    return EXIT_OK
+
+
+def cmd_inspect(args) -> int:
+    from unsup_core.datasets.files import read_file
+
+    loaded = read_file(args.file)
+    preview = loaded.table.head(args.rows)
+    if args.json:
+        records = json.loads(preview.to_json(orient="records"))
+        _print_json({**loaded.report.as_dict(), "preview": records})
+        return EXIT_OK
+    print("\n".join(loaded.report.summary_lines()))
+    if not preview.columns.empty:
+        print(f"\nfirst {len(preview)} rows:")
+        print(preview.to_string(index=False, max_colwidth=30))
+    return EXIT_OK
+
+
+def cmd_suggest(args) -> int:
+    from unsup_core import config as config_lib
+    from unsup_core.algorithms import get_algorithm
+    from unsup_core.analysis.k_selection import KScores, recommend
+    from unsup_core.datasets import load_dataset
+    from unsup_core.runs.worker import limit_threads
+
+    limit_threads()
+    dataset, options = _dataset_argument(args)
+    sweep_cls = get_algorithm("choose_k")
+    sweep = sweep_cls(sweep_cls.build_config(config_lib.parse_assignments(args.set)))
+    data = load_dataset(dataset, **options)
+    sweep.setup(data, seed=args.seed)
+    while not sweep.finished:
+        values = sweep.step()
+        if not args.json:
+            print(f"k = {int(values['k'])}: silhouette {values.get('silhouette', float('nan')):.3f}", file=sys.stderr)
+    recommendation = recommend(sweep.scores)
+    if args.json:
+        _print_json({"rows": data.n_samples, "features": data.n_features,
+                     "scores": [scores.as_dict() for scores in sweep.scores],
+                     "recommendation": recommendation.as_dict()})
+        return EXIT_OK
+    names = list(KScores.__dataclass_fields__)
+    print("  ".join(f"{name:>18}" for name in names))
+    for scores in sweep.scores:
+        print("  ".join(f"{value:>18.4g}" for value in scores.as_dict().values()))
+    print(f"\nrecommended: {recommendation.algorithm} with k = {recommendation.k}")
+    print(recommendation.reason)
+    return EXIT_OK
+
+
+def _export_labels(args) -> int:
+    from pathlib import Path
+
+    from unsup_core.analysis.export import labelled_rows, row_outputs, source_table, table_bytes
+    from unsup_core.errors import UserError
+    from unsup_core.runs.store import RunStore
+
+    target = Path(args.labels)
+    file_format = target.suffix.lower().lstrip(".")
+    if file_format not in ("csv", "parquet"):
+        raise UserError(f"--labels must end in .csv or .parquet, got {target.name!r}")
+    store = RunStore()
+    runs = [store.get_run(run_id) for run_id in [args.run_id, *args.with_run]]
+    first = runs[0].spec
+    outputs = []
+    for run in runs:
+        if (run.spec.dataset, run.spec.dataset_options) != (first.dataset, first.dataset_options):
+            raise UserError(f"run {run.id} is on different data than {runs[0].id}; export runs on the same data")
+        latest = store.load_snapshot(run.id)
+        arrays = row_outputs(latest[1]) if latest else {}
+        if not arrays:
+            raise UserError(f"run {run.id} ({run.algorithm}, {run.status}) has no per-row results to export")
+        outputs.append(arrays)
+    table, source_rows = source_table(first.dataset, first.dataset_options)
+    labelled = labelled_rows(table, source_rows, outputs)
+    target.write_bytes(table_bytes(labelled, file_format))
+    added = [column for column in labelled.columns if column not in table.columns]
+    print(f"wrote {len(labelled):,} rows with {', '.join(added)} to {target}")
     return EXIT_OK
 
 
@@ -231,9 +348,18 @@ def build_parser() -> argparse.ArgumentParser:
     algorithms.add_argument("--json", action="store_true")
     algorithms.set_defaults(handler=cmd_algorithms)
 
+    inspect = commands.add_parser("inspect", help="read a file and say what was read and assumed")
+    inspect.add_argument("file")
+    inspect.add_argument("--rows", type=int, default=5, help="rows to preview")
+    inspect.add_argument("--json", action="store_true")
+    inspect.set_defaults(handler=cmd_inspect)
+
     run = commands.add_parser("run", help="start a run (in a background worker)")
     run.add_argument("algorithm")
-    run.add_argument("--dataset", required=True)
+    run.add_argument("--dataset", required=True, help="a built-in dataset's name, or a file")
+    run.add_argument("--features", default="", help="for a file: feature columns, comma-separated (default: all "
+                                                     "numeric and categorical columns)")
+    run.add_argument("--label", default="", help="for a file: a label column, only for colouring and ARI/NMI")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config value")
     run.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE",
                      help="dataset option, e.g. n_samples=2000")
@@ -253,6 +379,27 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_list)
 
+    suggest = commands.add_parser("suggest", help="choose k for me: score k-means and a Gaussian mixture per k")
+    suggest.add_argument("dataset", help="a file, or a built-in dataset's name")
+    suggest.add_argument("--features", default="")
+    suggest.add_argument("--label", default="")
+    suggest.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE",
+                         help="preparation, e.g. scaling=robust or missing=drop")
+    suggest.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="e.g. k_max=15")
+    suggest.add_argument("--seed", type=int, default=0)
+    suggest.add_argument("--json", action="store_true")
+    suggest.set_defaults(handler=cmd_suggest)
+
+    export = commands.add_parser("export", help="write a run (config, metrics, artifacts, checkpoint) as a zip, "
+                                                "or with --labels its per-row results as a table")
+    export.add_argument("run_id")
+    export.add_argument("--zip", default=None, metavar="PATH", help="where to write the zip (default RUN_ID.zip)")
+    export.add_argument("--labels", metavar="FILE", help="the data's rows with the run's per-row results "
+                                                         "(cluster, outlier score, embedding), as .csv or .parquet")
+    export.add_argument("--with", dest="with_run", action="append", default=[], metavar="RUN_ID",
+                        help="add another run's per-row results (an embedding or outlier run on the same data)")
+    export.set_defaults(handler=cmd_export)
+
     cancel = commands.add_parser("cancel", help="cancel a run")
     cancel.add_argument("run_id")
     cancel.set_defaults(handler=cmd_cancel)
@@ -263,11 +410,6 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--wait", action="store_true")
     resume.add_argument("--json", action="store_true")
     resume.set_defaults(handler=cmd_resume)
-
-    export = commands.add_parser("export", help="write a run (config, metrics, artifacts, checkpoint) as a zip")
-    export.add_argument("run_id")
-    export.add_argument("--zip", default=None, metavar="PATH", help="where to write it (default RUN_ID.zip)")
-    export.set_defaults(handler=cmd_export)
 
     importer = commands.add_parser("import", help="add a run from a zip made by export")
     importer.add_argument("archive")

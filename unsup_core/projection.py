@@ -14,10 +14,10 @@ class PCAProjection:
         self.seed = seed
 
     def fit(self, X: np.ndarray) -> "PCAProjection":
-        X = np.asarray(X, dtype=np.float64)
-        if len(X) > self.max_fit_rows:
+        if len(X) > self.max_fit_rows:  # sample first: a float64 copy of a million rows is not needed
             rows = np.random.default_rng(self.seed).choice(len(X), self.max_fit_rows, replace=False)
-            X = X[rows]
+            X = np.asarray(X)[rows]
+        X = np.asarray(X, dtype=np.float64)
         self.mean_ = X.mean(axis=0)
         if X.shape[1] <= self.n_components:
             self.components_ = np.eye(X.shape[1])

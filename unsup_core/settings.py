@@ -45,4 +45,4 @@ class SharingSettings:
         shared = os.environ.get("UNSUP_LAB_SHARED", "").strip().lower() in ("1", "true", "yes", "on")
         return cls(shared=shared,
                    max_active_runs_per_user=_int("UNSUP_LAB_MAX_RUNS_PER_USER", 3 if shared else 0),
-                   max_upload_mb=_int("UNSUP_LAB_MAX_UPLOAD_MB", 50 if shared else 200))
+                   max_upload_mb=_int("UNSUP_LAB_MAX_UPLOAD_MB", 50 if shared else 256))

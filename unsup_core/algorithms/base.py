@@ -29,6 +29,9 @@ class Algorithm(ABC):
     default_steps: ClassVar[int] = 1000
     summary: ClassVar[str] = ""  # one sentence for menus
     explanation: ClassVar[str] = ""  # markdown: what it does, the loss it optimises, what to look for
+    # True when snapshots carry ``row_cluster`` (an int cluster per sample, -1 for noise): the
+    # "Your data" page then offers the algorithm for clustering (a SOM can join by setting it).
+    assigns_clusters: ClassVar[bool] = False
 
     def __init__(self, config: Any = None) -> None:
         self.config = config if config is not None else self.Config()

@@ -3,16 +3,21 @@
 Estimators with ``start``/``iterate`` (our iterative ones) advance one iteration per step so the
 clustering can be watched; any other estimator is fitted in a single step. The views get a fixed
 2-D projection of a fixed subsample, the current labels, and the centres when the model has them.
+Every snapshot also carries ``row_cluster``, the cluster of every sample (-1: noise), which is
+what exports and cluster profiles read.
 """
 
 from __future__ import annotations
 
+import time
 from abc import abstractmethod
+from typing import ClassVar
 
 import numpy as np
 
 from unsup_core.algorithms.base import Algorithm
-from unsup_core.datasets import Dataset
+from unsup_core.config import param
+from unsup_core.datasets import Dataset, DatasetError
 from unsup_core.metrics import adjusted_rand_index, normalized_mutual_info
 from unsup_core.projection import PCAProjection
 
@@ -25,21 +30,47 @@ def standardise(X: np.ndarray) -> np.ndarray:
     return (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
 
+def scaling_param():
+    """The ``scaling`` field every clustering config shares."""
+    return param("auto", choices=("auto", "standard", "none"),
+                 help="Standardise each feature so none dominates by its units. auto: standardise "
+                      "built-in tables, keep pixels, 2-D points and your prepared files as they are.")
+
+
+def resolve_scaling(scaling: str, data: Dataset) -> str:
+    if scaling == "auto":
+        return "standard" if data.kind == "table" and not data.preprocessed else "none"
+    return scaling
+
+
+def compact_labels(labels: np.ndarray) -> np.ndarray:
+    """Labels in the smallest integer type that holds them (a million rows in 2 MB, not 8)."""
+    return labels.astype(np.int16 if len(labels) == 0 or labels.max() < 2**15 else np.int32)
+
+
 class EstimatorAlgorithm(Algorithm):
-    """Base for clusterers: subclasses give a ``Config`` and :meth:`make_estimator`."""
+    """Base for clusterers: subclasses give a ``Config`` and :meth:`make_estimator`.
+
+    ``max_samples`` caps the rows for methods whose memory grows with N^2 (pairwise distances):
+    above it the run stops at once with a message instead of exhausting the machine.
+    """
 
     family = "clustering"
     accepts = ("table", "points2d", "images")
+    assigns_clusters = True
+    max_samples: ClassVar[int | None] = None
 
     @abstractmethod
     def make_estimator(self, seed: int, device: str):
         """A fresh estimator configured from ``self.config``."""
 
     def setup(self, data: Dataset, device: str = "cpu", seed: int = 0) -> None:
+        if self.max_samples is not None and data.n_samples > self.max_samples:
+            raise DatasetError(
+                f"{self.name} keeps all pairwise distances, so it is limited to {self.max_samples:,} rows and this "
+                f"data has {data.n_samples:,}: use a sample (max_rows) or mini-batch k-means / Gaussian mixture")
         self.data = data
-        scaling = getattr(self.config, "scaling", "none")
-        if scaling == "auto":
-            scaling = "standard" if data.kind == "table" else "none"
+        scaling = resolve_scaling(getattr(self.config, "scaling", "none"), data)
         self.features = standardise(data.X) if scaling == "standard" else data.X
         self.estimator = self.make_estimator(seed, device)
         self.incremental = hasattr(self.estimator, "iterate")
@@ -57,11 +88,14 @@ class EstimatorAlgorithm(Algorithm):
             values = self.estimator.iterate()
             self.finished = bool(self.estimator.converged_)
         else:
+            started = time.perf_counter()
             self.estimator.fit(self.features)
             self.finished = True
-            values = {}
+            values = {"fit_seconds": time.perf_counter() - started}
         labels = self.current_labels()
         values["n_clusters_found"] = float(len(np.unique(labels[labels >= 0])))
+        if (labels < 0).any():
+            values["noise_fraction"] = float((labels < 0).mean())
         if self.data.has_labels:
             values["ari"] = float(adjusted_rand_index(self.data.y, labels))
             values["nmi"] = float(normalized_mutual_info(self.data.y, labels))
@@ -71,14 +105,23 @@ class EstimatorAlgorithm(Algorithm):
         labels = getattr(self.estimator, "labels_", None)
         return np.full(self.data.n_samples, -1) if labels is None else np.asarray(labels)
 
+    def centers(self) -> np.ndarray | None:
+        """Cluster centres [k, D] in feature space, when the model has them (k-means, mixtures)."""
+        for attribute in ("cluster_centers_", "means_"):
+            centers = getattr(self.estimator, attribute, None)
+            if centers is not None:
+                return np.asarray(centers)
+        return None
+
     def snapshot(self) -> dict[str, np.ndarray]:
         labels = self.current_labels()
-        arrays = {"points": self.display_points, "labels": labels[self.display_rows]}
+        arrays = {"points": self.display_points, "labels": labels[self.display_rows],
+                  "row_cluster": compact_labels(labels)}
         if self.data.has_labels:
             arrays["true_labels"] = self.data.y[self.display_rows]
         if self.data.label_names:
             arrays["label_names"] = np.array(self.data.label_names)
-        centers = getattr(self.estimator, "cluster_centers_", None)
+        centers = self.centers()
         if centers is not None:
             arrays["centers"] = self.projection.transform(centers)
         if self.data.kind == "images" and (labels >= 0).any():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from unsup_core.algorithms import register
-from unsup_core.algorithms.estimator_run import EstimatorAlgorithm
+from unsup_core.algorithms.estimator_run import EstimatorAlgorithm, scaling_param
 from unsup_core.algorithms.kmeans_estimator import KMeans
 from unsup_core.config import param
 
@@ -19,9 +19,7 @@ class KMeansConfig:
                       help="k-means++ spreads the first centres apart and usually converges faster.")
     tol: float = param(1e-4, low=0.0, high=1.0, log=True,
                        help="Stop when centres move less than this (relative to the data variance).")
-    scaling: str = param("auto", choices=("auto", "standard", "none"),
-                         help="Standardise each feature so none dominates by its units. "
-                              "auto: standardise tables, keep pixels and 2-D points as they are.")
+    scaling: str = scaling_param()
 
 
 @register

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from unsup_core.config import ConfigError
-from unsup_core.datasets import anomalies, builtin, idx, points2d, shapes
+from unsup_core.datasets import anomalies, builtin, file_dataset, idx, points2d, shapes
 from unsup_core.datasets.base import KINDS, Dataset, DatasetEntry, DatasetError
 
 _REGISTRY: dict[str, DatasetEntry] = {}
@@ -19,7 +19,8 @@ def register(entry: DatasetEntry) -> DatasetEntry:
 
 
 def list_datasets() -> list[DatasetEntry]:
-    return list(_REGISTRY.values())
+    """The datasets a page or the CLI offers by name (not the ``file`` entry, which needs a path)."""
+    return [entry for entry in _REGISTRY.values() if entry.listed]
 
 
 def get_entry(name: str) -> DatasetEntry:
@@ -29,16 +30,23 @@ def get_entry(name: str) -> DatasetEntry:
         raise DatasetError(f"unknown dataset {name!r}; available: {', '.join(_REGISTRY)}") from None
 
 
-def _coerce_options(entry: DatasetEntry, options: dict) -> dict:
-    """Check option names against the entry's and give each the type of its default."""
-    coerced = {}
+def coerce_options(entry: DatasetEntry, options: dict) -> dict:
+    """Check option names against the entry's and give each the type of its default.
+
+    A list option takes a list or a comma-separated string (``features=age,income`` on the CLI).
+    A user's file gets every option spelled out, so its run records exactly how it was prepared.
+    """
+    coerced = {} if entry.listed else dict(entry.options)
     for key, value in options.items():
         if key not in entry.options:
             allowed = ", ".join(entry.options) or "(none)"
             raise ConfigError(f"dataset {entry.name!r} has no option {key!r}; allowed: {allowed}")
         default = entry.options[key]
         try:
-            if isinstance(default, bool) and isinstance(value, str):
+            if isinstance(default, list):
+                items = value.split(",") if isinstance(value, str) else list(value)
+                coerced[key] = [str(item).strip() for item in items if str(item).strip()]
+            elif isinstance(default, bool) and isinstance(value, str):
                 coerced[key] = value.strip().lower() in ("1", "true", "yes", "on")
             else:
                 coerced[key] = type(default)(value)
@@ -53,10 +61,19 @@ def _load_cached(name: str, frozen_options: tuple) -> Dataset:
 
 
 def load_dataset(name: str, **options) -> Dataset:
-    """Build the named dataset (cached per process for identical options)."""
+    """Build the named dataset (built-ins are cached per process for identical options)."""
     entry = get_entry(name)
-    options = _coerce_options(entry, options)
+    options = coerce_options(entry, options)
+    if not entry.listed:  # a user's file: its loader keeps what it read, the prepared arrays are not kept
+        return entry.loader(**options)
     return _load_cached(name, tuple(sorted(options.items())))
+
+
+def dataset_label(name: str, options: dict) -> str:
+    """How a run's data is named to people: a built-in's name, or the file's name for a user's file."""
+    entry = _REGISTRY.get(name)
+    path = options.get("path") if entry is not None and not entry.listed else None
+    return path.replace("\\", "/").rsplit("/", 1)[-1] if path else name
 
 
 def _register_builtins() -> None:
@@ -85,6 +102,10 @@ def _register_builtins() -> None:
     register(DatasetEntry("blobs_outliers", "points2d", anomalies.make_blobs_outliers,
                           "Four blobs plus far-away points; labels mark them.", 1030, 2, True,
                           {"n_samples": 1000, "share": 0.03, "seed": 0}))
+    register(DatasetEntry("file", "table", file_dataset.load_file_dataset,
+                          "Your own file (CSV/TSV/TXT, .xlsx, Parquet, .npy/.npz, .zip of images), prepared "
+                          "as its options say.", None, None, False, dict(file_dataset.FILE_OPTIONS),
+                          check_options=file_dataset.file_kind, listed=False))
     for name, meta in idx.IDX_SETS.items():
         register(DatasetEntry(
             name, "images", functools.partial(idx.load_idx_dataset, name), meta["description"],
@@ -94,5 +115,5 @@ def _register_builtins() -> None:
 
 _register_builtins()
 
-__all__ = ["KINDS", "Dataset", "DatasetEntry", "DatasetError", "get_entry", "list_datasets",
-           "load_dataset", "register"]
+__all__ = ["KINDS", "Dataset", "DatasetEntry", "DatasetError", "coerce_options", "dataset_label", "get_entry",
+           "list_datasets", "load_dataset", "register"]

@@ -23,6 +23,8 @@ class Dataset:
 
     Images are stored flattened with values in [0, 1]; ``image_shape`` is (H, W) or (C, H, W).
     ``y`` holds optional integer labels, used only for colouring and external scores (ARI/NMI).
+    A dataset made from a user's file has ``source_rows`` (each sample's row in the file) and is
+    ``preprocessed``: its features are already scaled as the user chose, so algorithms leave them.
     """
 
     name: str
@@ -34,6 +36,8 @@ class Dataset:
     image_shape: tuple[int, ...] | None = None
     factors: dict[str, np.ndarray] = field(default_factory=dict)
     description: str = ""
+    source_rows: np.ndarray | None = None
+    preprocessed: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -73,7 +77,9 @@ class Dataset:
 class DatasetEntry:
     """A registered dataset: static metadata for listings and a loader that builds it on demand.
 
-    ``n_samples``/``n_features`` may be ``None`` when they depend on files the user provides.
+    ``n_samples``/``n_features`` may be ``None`` when they depend on files the user provides. Such an
+    entry is not ``listed`` among the built-ins and has ``check_options``, which validates the
+    options against the file and returns the kind of data they give (a table or images).
     """
 
     name: str
@@ -84,6 +90,12 @@ class DatasetEntry:
     n_features: int | None
     has_labels: bool
     options: dict = field(default_factory=dict)  # option name -> default, passed to the loader
+    check_options: Callable[[dict], str] | None = None
+    listed: bool = True
+
+    def kind_for(self, options: dict) -> str:
+        """The kind of data these options give (raises a UserError when they cannot work)."""
+        return self.kind if self.check_options is None else self.check_options(options)
 
     def summary(self) -> dict:
         return {

@@ -31,23 +31,21 @@ def make_spec(algorithm: str, dataset: str, overrides: dict | None = None, *, st
     """Validate names, config values, kind compatibility and step count; raise UserError subclasses."""
     # Imported here: reading runs (list, show, cancel) must not pay for importing torch.
     from unsup_core.algorithms import get_algorithm
-    from unsup_core.datasets import get_entry
+    from unsup_core.datasets import coerce_options, get_entry
     from unsup_core.device import resolve_device
 
     algorithm_cls = get_algorithm(algorithm)
     entry = get_entry(dataset)
-    if entry.kind not in algorithm_cls.accepts:
-        raise config_lib.ConfigError(
-            f"{algorithm} does not accept {entry.kind} data ({dataset}); it accepts: "
-            f"{', '.join(algorithm_cls.accepts)}")
+    options = coerce_options(entry, dict(dataset_options or {}))
     config = algorithm_cls.build_config(overrides)
     steps = algorithm_cls.default_steps if steps is None else steps
     if not 1 <= steps <= MAX_STEPS:
         raise config_lib.ConfigError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
     resolve_device(device)  # refuses unknown names and cuda without a GPU, before anything starts
-    options = dict(dataset_options or {})
-    unknown = set(options) - set(entry.options)
-    if unknown:
-        allowed = ", ".join(entry.options) or "(none)"
-        raise config_lib.ConfigError(f"dataset {dataset!r} has no option {sorted(unknown)[0]!r}; allowed: {allowed}")
+    # Last, as it may read a user's file: static for built-ins, a table or images for a file.
+    kind = entry.kind_for(options)
+    if kind not in algorithm_cls.accepts:
+        raise config_lib.ConfigError(
+            f"{algorithm} does not accept {kind} data ({dataset}); it accepts: "
+            f"{', '.join(algorithm_cls.accepts)}")
     return RunSpec(algorithm, dataset, config_lib.to_dict(config), steps, seed, device, options)

@@ -192,11 +192,16 @@ def execute(store, run_id: str, flags: StopFlags, limits: QueueLimits | None = N
 
 def prepare_for_runs() -> None:
     """Pay every one-off cost before a run arrives: imports, and torch's lazy set-up."""
+    import sklearn.cluster  # noqa: F401
     import sklearn.datasets  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+    import sklearn.mixture  # noqa: F401
     import torch
 
     import unsup_core.algorithms  # noqa: F401
     import unsup_core.datasets  # noqa: F401
+    import unsup_core.datasets.prepare  # noqa: F401  (pandas, for runs on users' files)
+    import unsup_core.datasets.uploads  # noqa: F401
     import unsup_core.runs.loop  # noqa: F401
 
     # The first optimizer imports torch._dynamo (about 2 s) and the first backward starts autograd.

@@ -5,6 +5,7 @@ from unsup_core.viz import (  # noqa: F401  (each module registers its view buil
     autoregressive_views,
     clustering_views,
     generative_views,
+    selection_views,
     self_supervised_views,
     semi_supervised_views,
     som_views,

@@ -1,17 +1,22 @@
-"""Views of clustering runs: assignments on a 2-D projection, centroids as images, scores."""
+"""Views of clustering runs: assignments on a 2-D projection, centroids as images, scores, merge tree."""
 
 from __future__ import annotations
 
+from unsup_core.viz.clusters import dendrogram_figure
 from unsup_core.viz.images import image_grid
 from unsup_core.viz.panels import Panel, RunView, curves_panel, register_views
 from unsup_core.viz.scatter import categorical_scatter, cluster_scatter
 
+CLUSTERING_ALGORITHMS = ("kmeans", "minibatch_kmeans", "agglomerative", "dbscan", "hdbscan", "gmm", "spectral")
 
-@register_views("kmeans")
+
+@register_views(*CLUSTERING_ALGORITHMS)
 def clustering_panels(view: RunView) -> list[Panel]:
     panels = [
         curves_panel(view, ["inertia"], "Inertia per iteration", "inertia",
                      "Sum of squared distances to the nearest centre; Lloyd iterations never increase it."),
+        curves_panel(view, ["log_likelihood"], "Mean log-likelihood per row", "log-likelihood",
+                     "EM never decreases it; the run stops when it stops improving."),
         curves_panel(view, ["ari", "nmi"], "Agreement with the true labels", "agreement",
                      "ARI and NMI against the dataset's labels (never used for fitting)."),
     ]
@@ -28,4 +33,10 @@ def clustering_panels(view: RunView) -> list[Panel]:
             panels.append(Panel("center-images", "Cluster means as images",
                                 image_grid(snapshot["center_images"], "Cluster means as images"),
                                 "Each cluster's mean image, in the original pixel scale."))
+        if "dendrogram_x" in snapshot:
+            panels.append(Panel("dendrogram", "Merge tree (top 30 merges)", dendrogram_figure(
+                snapshot["dendrogram_x"], snapshot["dendrogram_y"], snapshot["dendrogram_leaves"],
+                float(snapshot["dendrogram_cut"]), "Merge tree (top 30 merges)"),
+                "Height of a join = linkage distance; the dashed line cuts the tree into your k clusters. "
+                "A leaf '(n)' stands for a branch of n rows."))
     return panels

@@ -1,0 +1,67 @@
+"""End to end: upload a messy CSV through the file chooser, choose columns, choose k, cluster, download."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import wait_until_rendered
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def customers(tmp_path):
+    """Three customer segments, written the way a German spreadsheet exports them (Latin-1, ';', '1,5')."""
+    rng = np.random.default_rng(0)
+    segment = np.repeat([0, 1, 2], 50)
+    table = pd.DataFrame({
+        "Kunde": np.arange(1, 151),
+        "Alter": (np.array([25, 45, 65])[segment] + rng.normal(0, 3, 150)).round(1),
+        "Einkommen": (np.array([30_000, 60_000, 40_000])[segment] + rng.normal(0, 3000, 150)).round(2),
+        "Besuche": np.array([12, 5, 2])[segment] + rng.integers(0, 3, 150),
+        "Stadt": rng.choice(["Köln", "München", "Berlin"], 150),
+        "Segment": np.array(["jung", "mittel", "älter"])[segment],
+    })
+    table.loc[[3, 40], "Alter"] = np.nan
+    path = tmp_path / "kunden.csv"
+    table.to_csv(path, sep=";", decimal=",", index=False, encoding="latin-1")
+    return path
+
+
+def test_upload_prepare_choose_k_cluster_and_download(page: Page, app_server: str, customers, tmp_path):
+    page.goto(f"{app_server}/your_data")
+    wait_until_rendered(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(customers)
+    wait_until_rendered(page)
+    expect(page.get_by_text("What was read from kunden.csv")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("delimiter: semicolon")).to_be_visible()
+
+    # Choose the columns: the city is random noise here, so leave it out.
+    page.get_by_role("button", name="Remove Stadt").click()
+    wait_until_rendered(page)
+    expect(page.get_by_text("150 rows x 3 features")).to_be_visible()
+
+    page.get_by_role("button", name="Choose k for me").click()
+    use_k = page.get_by_role("button", name="Use k = 3 with k-means")
+    expect(use_k).to_be_visible(timeout=60_000)
+    use_k.click()
+    wait_until_rendered(page)
+    expect(page.get_by_role("spinbutton", name="n clusters")).to_have_value("3")
+
+    page.get_by_role("button", name="Cluster", exact=True).click()
+    expect(page.get_by_text("Understand the clusters (kmeans")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Clusters on the PCA map (150 rows)")).to_be_visible(timeout=60_000)
+    wait_until_rendered(page)
+
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="Download the labelled rows").click()
+    saved = tmp_path / "downloaded.csv"
+    download.value.save_as(saved)
+    labelled = pd.read_csv(saved)
+    assert len(labelled) == 150
+    assert list(labelled.columns) == ["Kunde", "Alter", "Einkommen", "Besuche", "Stadt", "Segment", "cluster",
+                                      "pca_1", "pca_2"]
+    assert labelled["cluster"].nunique() == 3 and labelled["Segment"].iloc[-1] == "älter"
+    # The clusters are the segments (the label column was only used to score them).
+    assert pd.crosstab(labelled["Segment"], labelled["cluster"]).max(axis=1).sum() >= 145

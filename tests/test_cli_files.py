@@ -1,0 +1,104 @@
+"""The command line on a user's file: inspect, run, show, suggest, export, and clear refusals."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.test_cli import cli
+
+
+@pytest.fixture
+def flowers(tmp_path):
+    """Iris written the European way: semicolons, decimal commas, Latin-1, a note in one row."""
+    from sklearn.datasets import load_iris
+
+    iris = load_iris(as_frame=True)
+    table = iris.frame.drop(columns="target")
+    table.columns = ["Kelchblattlänge", "Kelchblattbreite", "Blütenblattlänge", "Blütenblattbreite"]
+    table["Art"] = iris.target.map(dict(enumerate(iris.target_names)))
+    path = tmp_path / "blumen.csv"
+    table.to_csv(path, sep=";", decimal=",", index=False, encoding="latin-1")
+    return path
+
+
+def test_inspect_reports_what_was_read_and_assumed(lab_home, flowers):
+    report = json.loads(cli("inspect", str(flowers), "--json", check_code=0).stdout)
+    assert (report["n_rows"], report["n_columns"], report["delimiter"], report["decimal"]) == (150, 5, ";", ",")
+    assert report["encoding"] in ("cp1252", "latin-1")
+    assert {c["name"]: c["kind"] for c in report["columns"]}["Art"] == "categorical"
+    assert report["preview"][0]["Kelchblattlänge"] == 5.1
+    text = cli("inspect", str(flowers), check_code=0).stdout
+    assert "delimiter: semicolon" in text and "Blütenblattbreite" in text and "first 5 rows" in text
+
+
+def test_run_on_a_file_with_a_label_then_show_and_export(lab_home, flowers, tmp_path):
+    result = cli("run", "kmeans", "--dataset", str(flowers), "--features",
+                 "Kelchblattlänge,Kelchblattbreite,Blütenblattlänge,Blütenblattbreite", "--label", "Art",
+                 "--set", "n_clusters=3", "--wait", "--json", check_code=0)
+    run = json.loads(result.stdout)
+    assert run["status"] == "done" and run["dataset"] == "file"
+    assert run["dataset_options"]["label"] == "Art" and run["dataset_options"]["scaling"] == "standard"
+    stored = run["dataset_options"]["path"]
+    assert stored.startswith(str(lab_home)) and stored.endswith("blumen.csv")
+    shown = json.loads(cli("show", run["id"], "--json", check_code=0).stdout)
+    assert shown["metrics"]["ari"] > 0.5 and 0 < shown["metrics"]["nmi"] <= 1
+
+    embedding = json.loads(cli("run", "embedding", "--dataset", str(flowers), "--features",
+                               "Kelchblattlänge,Kelchblattbreite,Blütenblattlänge,Blütenblattbreite",
+                               "--label", "Art", "--wait", "--json", check_code=0).stdout)
+    out = tmp_path / "labelled.csv"
+    message = cli("export", run["id"], "--labels", str(out), "--with", embedding["id"], check_code=0).stdout
+    assert "wrote 150 rows with cluster, pca_1, pca_2" in message
+    labelled = pd.read_csv(out)
+    assert len(labelled) == 150 and list(labelled.columns)[-3:] == ["cluster", "pca_1", "pca_2"]
+    assert set(labelled["cluster"]) == {0, 1, 2} and labelled["Art"].iloc[0] == "setosa"
+    assert labelled["Kelchblattlänge"].iloc[0] == 5.1
+
+
+def test_run_without_features_records_the_columns_it_chose(lab_home, flowers):
+    run = json.loads(cli("run", "kmeans", "--dataset", str(flowers), "--label", "Art", "--set", "n_clusters=3",
+                         "--dataset-option", "scaling=robust", "--json", "--wait", check_code=0).stdout)
+    assert run["dataset_options"]["features"] == ["Kelchblattlänge", "Kelchblattbreite", "Blütenblattlänge",
+                                                  "Blütenblattbreite"]
+    assert run["dataset_options"]["scaling"] == "robust"
+
+
+def test_suggest_recommends_k_for_a_file(lab_home, tmp_path):
+    rng = np.random.default_rng(0)
+    centres = np.array([[0, 0, 0], [6, 0, 0], [0, 6, 0], [0, 0, 6], [6, 6, 6]])
+    points = centres.repeat(60, axis=0) + rng.normal(0, 0.5, (300, 3))
+    path = tmp_path / "five.csv"
+    pd.DataFrame(points, columns=["a", "b", "c"]).to_csv(path, index=False)
+    result = json.loads(cli("suggest", str(path), "--set", "k_max=8", "--json", check_code=0).stdout)
+    assert result["recommendation"]["k"] == 5 and result["recommendation"]["algorithm"] == "kmeans"
+    assert [scores["k"] for scores in result["scores"]] == list(range(2, 9))
+    text = cli("suggest", str(path), "--set", "k_max=6", check_code=0).stdout
+    assert "recommended: kmeans with k = 5" in text
+
+
+@pytest.mark.parametrize("make_file, args, message", [
+    (lambda p: p.write_bytes(np.random.default_rng(1).bytes(3000)), ["inspect"], "binary data"),
+    (lambda p: p.write_text("x,y\n1,2\n"), ["run", "kmeans", "--dataset"], "only 1 row left to cluster"),
+    (lambda p: p.write_text("x,y\n1,2\n3,4\n"), ["run", "kmeans", "--label", "z", "--dataset"], "no column 'z'"),
+    (lambda p: p.write_text("x,y\n1,2\n3,4\n"), ["run", "vae", "--dataset"], "vae does not accept table data"),
+])
+def test_bad_files_exit_2_with_one_line(lab_home, tmp_path, make_file, args, message):
+    path = tmp_path / "input.csv"
+    make_file(path)
+    result = cli(*args, str(path))
+    assert result.returncode == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_export_refuses_runs_without_row_results_and_bad_targets(lab_home, tmp_path):
+    run = json.loads(cli("run", "kmeans", "--dataset", "blobs", "--set", "n_clusters=4", "--wait", "--json",
+                         check_code=0).stdout)
+    assert "--labels must end in .csv or .parquet" in cli("export", run["id"], "--labels", "x.txt").stderr
+    out = tmp_path / "blobs.parquet"
+    cli("export", run["id"], "--labels", str(out), check_code=0)
+    exported = pd.read_parquet(out)
+    assert list(exported.columns) == ["x", "y", "label", "cluster"] and len(exported) == 1000
+    refused = cli("run", "kmeans", "--dataset", "blobs", "--features", "x")
+    assert refused.returncode == 2 and "--features and --label choose columns of a file" in refused.stderr

@@ -1,0 +1,99 @@
+"""Outlier scores for every row: Isolation Forest or the Local Outlier Factor."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from unsup_core.algorithms import register
+from unsup_core.algorithms.base import Algorithm
+from unsup_core.algorithms.estimator_run import MAX_DISPLAY_POINTS, resolve_scaling, scaling_param, standardise
+from unsup_core.config import param
+from unsup_core.datasets import Dataset, DatasetError
+from unsup_core.projection import PCAProjection
+
+LOF_MAX_ROWS = 100_000
+
+
+@dataclass
+class OutlierConfig:
+    method: str = param("isolation_forest", choices=("isolation_forest", "lof"),
+                        help="Isolation Forest: rows that random splits isolate quickly (any size of data). "
+                             "LOF: rows much less dense than their neighbours (up to 100,000 rows).")
+    share: float = param(0.05, low=0.001, high=0.5, step=0.01,
+                         help="Share of rows flagged as outliers (those with the highest scores).")
+    n_estimators: int = param(200, low=10, high=2000, step=10, help="Isolation Forest: number of trees.")
+    n_neighbors: int = param(20, low=2, high=500, step=1, help="LOF: neighbours that define the local density.")
+    scaling: str = scaling_param()
+
+
+@register
+class OutlierScores(Algorithm):
+    name = "outliers"
+    family = "outliers"
+    accepts = ("table", "points2d", "images")
+    Config = OutlierConfig
+    default_steps = 1
+    summary = "An outlier score for every row (Isolation Forest or LOF); flags the most unusual ones."
+    explanation = r"""
+- **Isolation Forest** (Liu et al. 2008) grows random trees, each splitting a random feature at a
+  random value until every row stands alone. Unusual rows are isolated after few splits. With
+  $h(x)$ the mean depth at which $x$ is isolated and $c(n)$ the mean depth for $n$ rows, the score
+  is $s(x) = 2^{-\,\mathbb{E}[h(x)] / c(n)}$: near 1 for outliers, about 0.5 or below for normal rows.
+- **Local Outlier Factor** (Breunig et al. 2000) compares each row's local density with that of its
+  `n_neighbors` neighbours,
+  $\mathrm{LOF}(x) = \operatorname{mean}_{o \in N(x)} \frac{\mathrm{lrd}(o)}{\mathrm{lrd}(x)}$,
+  about 1 inside clusters and well above 1 for isolated rows.
+
+The `share` of rows with the highest scores is flagged. Neither method uses the clusters or labels.
+
+**What to look for:** flagged rows at the edge of the picture are extreme values; flagged rows
+between clusters are ambiguous ones. Check a few in the table before removing anything.
+"""
+
+    def setup(self, data: Dataset, device: str = "cpu", seed: int = 0) -> None:
+        if self.config.method == "lof" and data.n_samples > LOF_MAX_ROWS:
+            raise DatasetError(f"LOF is limited to {LOF_MAX_ROWS:,} rows and this data has {data.n_samples:,}: "
+                               "use isolation_forest")
+        self.data, self.seed = data, seed
+        self.features = standardise(data.X) if resolve_scaling(self.config.scaling, data) == "standard" else data.X
+        rng = np.random.default_rng(seed)
+        n = data.n_samples
+        self.display_rows = np.sort(rng.choice(n, MAX_DISPLAY_POINTS, replace=False)) if n > MAX_DISPLAY_POINTS \
+            else np.arange(n)
+        self.display_points = PCAProjection(seed=seed).fit(self.features).transform(self.features[self.display_rows])
+        self.scores: np.ndarray | None = None
+
+    def step(self) -> dict[str, float]:
+        started = time.perf_counter()
+        if self.config.method == "isolation_forest":
+            from sklearn.ensemble import IsolationForest
+
+            forest = IsolationForest(n_estimators=self.config.n_estimators, random_state=self.seed)
+            self.scores = -forest.fit(self.features).score_samples(self.features)
+        else:
+            from sklearn.neighbors import LocalOutlierFactor
+
+            lof = LocalOutlierFactor(n_neighbors=min(self.config.n_neighbors, self.data.n_samples - 1))
+            lof.fit(self.features)
+            self.scores = -lof.negative_outlier_factor_
+        self.threshold = float(np.quantile(self.scores, 1 - self.config.share))
+        self.finished = True
+        return {"fit_seconds": time.perf_counter() - started, "threshold": self.threshold,
+                "n_outliers": float((self.scores > self.threshold).sum())}
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        if self.scores is None:
+            return {}
+        return {"points": self.display_points, "scores": self.scores[self.display_rows].astype(np.float32),
+                "threshold": np.array(self.threshold),
+                "row_outlier_score": self.scores.astype(np.float32),
+                "row_is_outlier": (self.scores > self.threshold).astype(np.int8)}
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """A one-step fit has nothing to resume."""

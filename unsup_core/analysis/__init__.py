@@ -1,0 +1,1 @@
+"""Understanding a clustering: choosing k, cluster profiles, agreement with labels, exports."""

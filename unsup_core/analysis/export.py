@@ -1,0 +1,98 @@
+"""Taking results away: the original rows with cluster, outlier score and embedding columns; the config.
+
+Runs hand back per-row results in their snapshots as ``row_<column>`` arrays (``row_cluster``,
+``row_outlier_score``, ``row_pca_1``...), one value per sample of the dataset the run saw, or per
+sample listed in ``row_subset`` when only a sample was used. The export puts them next to the
+file's own rows; rows a run did not see (dropped for missing values, outside a sample) stay empty.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+
+from unsup_core.datasets import Dataset, load_dataset
+
+ROW_PREFIX = "row_"
+SUBSET = "row_subset"
+EXPORT_FORMATS = ("csv", "parquet")
+
+
+def row_outputs(snapshot: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The per-row arrays of a snapshot (with ``row_subset`` when present)."""
+    return {name: values for name, values in snapshot.items() if name.startswith(ROW_PREFIX)}
+
+
+def dataset_table(data: Dataset) -> pd.DataFrame:
+    """A built-in dataset as a table: its features, and the label names when it has labels."""
+    table = pd.DataFrame(data.X, columns=data.feature_names)
+    if data.y is not None:
+        names = data.label_names
+        table["label"] = [names[value] if names and 0 <= value < len(names) else value for value in data.y]
+    return table
+
+
+def source_table(dataset: str, options: dict) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows to export for a run's dataset, and which of them each sample came from."""
+    data = load_dataset(dataset, **options)
+    if dataset == "file":
+        from unsup_core.datasets.file_dataset import open_file
+
+        return open_file(options).table, data.source_rows
+    return dataset_table(data), np.arange(data.n_samples)
+
+
+def _free_name(table: pd.DataFrame, name: str) -> str:
+    candidate, number = name, 2
+    while candidate in table.columns:
+        candidate, number = f"{name}_{number}", number + 1
+    return candidate
+
+
+def labelled_rows(table: pd.DataFrame, source_rows: np.ndarray, outputs: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """``table`` plus one column per ``row_*`` array of each output; integer columns stay integers."""
+    result = table.reset_index(drop=True)  # copy-on-write: the caller's table is never changed
+    for arrays in outputs:
+        subset = arrays.get(SUBSET)
+        target = np.asarray(source_rows) if subset is None else np.asarray(source_rows)[subset]
+        for name, values in arrays.items():
+            if name == SUBSET:
+                continue
+            column = _free_name(result, name[len(ROW_PREFIX):])
+            if len(values) != len(target):
+                raise ValueError(f"{name} has {len(values)} values for {len(target)} rows")
+            if np.issubdtype(values.dtype, np.integer):
+                filled = pd.array(np.full(len(result), pd.NA), dtype="Int64")
+            else:
+                filled = np.full(len(result), np.nan)
+            filled[target] = values
+            result[column] = filled
+    return result
+
+
+def table_bytes(frame: pd.DataFrame, file_format: str) -> bytes:
+    """CSV (UTF-8, comma, dot decimals, text quoted) or Parquet.
+
+    Arrow writes both: its CSV writer is about ten times faster than pandas' on a million rows.
+    """
+    import pyarrow
+    import pyarrow.csv
+    import pyarrow.parquet
+
+    if file_format not in EXPORT_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, got {file_format!r}")
+    table = pyarrow.Table.from_pandas(frame, preserve_index=False)
+    buffer = io.BytesIO()
+    if file_format == "csv":
+        pyarrow.csv.write_csv(table, buffer)
+    else:
+        pyarrow.parquet.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def config_json(runs: dict[str, dict]) -> str:
+    """The runs behind an analysis ({role: run spec as a dict}), as indented JSON to keep or repeat."""
+    return json.dumps({role: spec for role, spec in runs.items() if spec}, indent=2, default=str)

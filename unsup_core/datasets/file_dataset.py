@@ -1,0 +1,84 @@
+"""The ``file`` dataset: a user's file plus its preparation, as registry options a run can repeat.
+
+    load_dataset("file", path=".../survey.csv", features=["age", "income"], label="segment",
+                 scaling="robust")
+
+The options are the stored file's path and the :class:`Preparation` fields (and, for image zips,
+the image size and colour mode). Whether the data is a table or images comes from the file.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from unsup_core.datasets.base import Dataset, DatasetError
+
+if TYPE_CHECKING:
+    from unsup_core.datasets.prepare import Preparation
+    from unsup_core.datasets.report import LoadedFile
+
+# The readers need pandas (0.4 s to import), so they are imported when a file is first opened:
+# listing datasets or running on a built-in one does not pay for them.
+
+FILE_OPTIONS = {"path": "", "features": [], "label": "", "missing": "median", "scaling": "standard",
+                "one_hot": True, "log_columns": [], "max_rows": 0, "image_size": 0, "colour": "auto"}
+_PREPARATION_KEYS = ("features", "label", "missing", "scaling", "one_hot", "log_columns", "max_rows")
+
+
+def preparation_from(options: dict) -> Preparation:
+    from unsup_core.datasets.prepare import Preparation
+
+    values = {**FILE_OPTIONS, **options}
+    return Preparation(**{key: tuple(values[key]) if isinstance(values[key], list) else values[key]
+                          for key in _PREPARATION_KEYS})
+
+
+@functools.lru_cache(maxsize=2)
+def _load_stored(path: str, image_size: int, colour: str) -> LoadedFile:
+    from unsup_core.datasets.uploads import load_file
+
+    return load_file(path, image_size=image_size, colour=colour)
+
+
+def open_file(options: dict) -> LoadedFile:
+    """The file named by ``options['path']``; stored uploads never change, so they are kept in memory."""
+    from unsup_core.datasets.uploads import is_stored, load_file
+
+    path, image_size, colour = options.get("path", ""), options.get("image_size", 0), options.get("colour", "auto")
+    if not path:
+        raise DatasetError("the file dataset needs a path option (the file to read)")
+    if is_stored(Path(path)):
+        return _load_stored(str(path), image_size, colour)
+    return load_file(path, image_size=image_size, colour=colour)
+
+
+def file_kind(options: dict) -> str:
+    """Check the options against the file (columns exist and fit their role); the kind the file gives."""
+    from unsup_core.datasets.prepare import check_preparation
+
+    loaded = open_file(options)
+    check_preparation(loaded, preparation_from(options))
+    return loaded.kind
+
+
+def load_file_dataset(**options) -> Dataset:
+    return prepare_file(options)[0]
+
+
+def prepare_file(options: dict) -> tuple[Dataset, list[str]]:
+    """The dataset these options give, and the notes on what the preparation did (rows dropped...)."""
+    from unsup_core.datasets.prepare import prepare
+
+    loaded = open_file(options)
+    prepared = prepare(loaded, preparation_from(options))
+    name = Path(options["path"]).name
+    description = f"{name}: {len(prepared.source_rows):,} rows" + (
+        f", features {', '.join(prepared.features)}" if prepared.features else "")
+    dataset = Dataset(
+        name=name, kind=loaded.kind, X=prepared.X, y=prepared.y, feature_names=prepared.feature_names,
+        label_names=prepared.label_names, image_shape=prepared.image_shape, description=description,
+        source_rows=prepared.source_rows, preprocessed=True,
+    )
+    return dataset, prepared.notes
