@@ -22,7 +22,8 @@ from unsup_core.datasets import Dataset
 from unsup_core.datasets.file_dataset import open_file
 from unsup_core.runs.store import RunRecord
 from unsup_core.viz.clusters import (cluster_map, cluster_name, cluster_sizes, confusion_heatmap, dendrogram_figure,
-                                     profile_heatmap, score_histogram, silhouette_figure)
+                                     profile_heatmap, silhouette_figure)
+from unsup_core.viz.anomaly import anomaly_histogram
 from unsup_core.viz.images import image_grid
 from unsup_core.viz.report import figures_html
 
@@ -201,7 +202,7 @@ def _outliers_tab(options: dict, noise: int, n_rows: int, runs: list[RunRecord])
     if "row_outlier_score" not in arrays:
         st.error(f"Outlier scoring failed: {scored.error or scored.status}")
         return []
-    figure = score_histogram(arrays["row_outlier_score"], float(arrays["threshold"]), "Outlier scores")
+    figure = anomaly_histogram(arrays["row_outlier_score"], float(arrays["threshold"]), "Outlier scores")
     st.plotly_chart(figure, key="data.outlier-scores")
     st.caption(f"{int(arrays['row_is_outlier'].sum()):,} rows with the highest scores are flagged "
                "(column is_outlier in the export).")

@@ -2,6 +2,7 @@
 
 from unsup_core.viz import (  # noqa: F401  (each module registers its view builders)
     adversarial_views,
+    anomaly_views,
     autoregressive_views,
     clustering_views,
     generative_views,

@@ -81,13 +81,6 @@ def score_map(coordinates: np.ndarray, scores: np.ndarray, title: str, *, hover:
     return figure
 
 
-def score_histogram(scores: np.ndarray, threshold: float, title: str) -> go.Figure:
-    figure = go.Figure(go.Histogram(x=scores, nbinsx=60, marker={"color": "#4c78a8"}, name="rows"))
-    figure.add_vline(x=threshold, line_dash="dash", line_color="#d62728", annotation_text="flagged above")
-    figure.update_layout(**base_layout(title), xaxis_title="outlier score", yaxis_title="rows", showlegend=False)
-    return figure
-
-
 def cluster_sizes(sizes: pd.Series, title: str = "Cluster sizes") -> go.Figure:
     labels = [cluster_name(int(c)) for c in sizes.index]
     colours = [category_colour(int(c)) for c in sizes.index]

@@ -1,4 +1,4 @@
-"""Views of the runs that help read clusters: the choose-k sweep, embeddings, outlier scores."""
+"""Views of the runs that help read clusters: the choose-k sweep and embeddings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from unsup_core.viz.clusters import cluster_map, score_histogram, score_map
+from unsup_core.viz.clusters import cluster_map
 from unsup_core.viz.panels import Panel, RunView, register_views
 from unsup_core.viz.style import base_layout
 
@@ -64,18 +64,3 @@ def embedding_panels(view: RunView) -> list[Panel]:
     if "true_labels" not in snapshot:
         figure.update_layout(showlegend=False)
     return [Panel("embedding", title, figure, "Coloured by the dataset's labels when it has them.")]
-
-
-@register_views("outliers")
-def outlier_panels(view: RunView) -> list[Panel]:
-    snapshot = view.snapshot
-    if snapshot is None or "scores" not in snapshot:
-        return []
-    threshold = float(snapshot["threshold"])
-    return [
-        Panel("outlier-map", "Outlier scores (PCA projection)", score_map(
-            snapshot["points"], snapshot["scores"], "Outlier scores (PCA projection)")),
-        Panel("outlier-histogram", "Distribution of outlier scores", score_histogram(
-            snapshot["row_outlier_score"], threshold, "Distribution of outlier scores"),
-            f"Rows above {threshold:.3g} are flagged."),
-    ]

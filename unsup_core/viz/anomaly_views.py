@@ -1,0 +1,86 @@
+"""Live views of outlier detectors (Isolation Forest, LOF, autoencoder reconstruction error)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from unsup_core.analysis.anomaly import detection_at
+from unsup_core.viz.anomaly import anomaly_histogram, anomaly_map, precision_recall_figure, top_rows_table
+from unsup_core.viz.images import image_grid, paired_grid
+from unsup_core.viz.panels import Panel, RunView, curves_panel, register_views
+
+DETECTION_CURVES = ["precision_at_k", "average_precision", "precision", "recall"]
+
+
+def score_panels(arrays: dict[str, np.ndarray], threshold: float, key_prefix: str = "") -> list[Panel]:
+    """Histogram, map, precision-recall and the most anomalous rows for one threshold.
+
+    Shared by the live views (the run's own threshold) and the run page's threshold slider.
+    """
+    scores = arrays["row_outlier_score"].astype(np.float64)
+    planted = arrays["planted"].astype(bool) if "planted" in arrays else None
+    flagged = int((scores > threshold).sum())
+    caption = f"{flagged:,} of {len(scores):,} rows score above {threshold:.4g} and are flagged."
+    panels = [Panel(f"{key_prefix}outlier-histogram", "Distribution of outlier scores", anomaly_histogram(
+        scores, threshold, "Distribution of outlier scores", planted=planted), caption)]
+    if planted is not None:
+        detection = detection_at(scores, planted, threshold)
+        panels.append(Panel(f"{key_prefix}outlier-precision-recall", "Planted anomalies: precision and recall",
+                            precision_recall_figure(scores, planted, threshold, detection),
+                            f"At this threshold: precision {detection.precision:.2f} ({detection.true_positives} "
+                            f"of {detection.flagged} flagged rows are planted), recall {detection.recall:.2f} "
+                            f"(of {detection.planted} planted)."))
+    return panels
+
+
+def map_panel(arrays: dict[str, np.ndarray], threshold: float) -> Panel:
+    points = arrays["points"]
+    display_scores = arrays["scores"].astype(np.float64)
+    planted = None
+    if "planted" in arrays and "display_rows" in arrays:
+        planted = arrays["planted"][arrays["display_rows"]].astype(bool)
+    return Panel("outlier-map", "Outlier scores (PCA projection)", anomaly_map(
+        points, display_scores, "Outlier scores (PCA projection)", planted=planted, flagged=display_scores > threshold),
+        "Brighter: more unusual. Red rings: flagged rows" + ("; black x: planted anomalies." if planted is not None
+                                                             else "."))
+
+
+def most_anomalous_panel(arrays: dict[str, np.ndarray]) -> Panel | None:
+    rows = arrays.get("top_rows")
+    if rows is None:
+        return None
+    scores = arrays["row_outlier_score"][rows]
+    planted = arrays["planted"][rows].astype(bool) if "planted" in arrays else None
+    title = f"The {len(rows)} most anomalous rows"
+    planted_note = f" {int(planted.sum())} of them are planted anomalies." if planted is not None else ""
+    if "top_reconstructions" in arrays:
+        rebuilt = arrays["top_reconstructions"]
+        figure = paired_grid(arrays["top_images"][:len(rebuilt)], rebuilt, title + ": input, reconstruction")
+        return Panel("outlier-top", title, figure, "Highest score first, each next to what the autoencoder made "
+                     f"of it.{planted_note}")
+    if "top_images" in arrays:
+        return Panel("outlier-top", title, image_grid(arrays["top_images"], title, n_cols=8),
+                     f"Highest score first, left to right.{planted_note}")
+    names = [str(name) for name in arrays.get("feature_names", [])]
+    return Panel("outlier-top", title, top_rows_table(arrays["top_values"], names, rows, scores, title,
+                                                      planted=planted), f"Highest score first.{planted_note}")
+
+
+@register_views("outliers", "autoencoder_outliers")
+def outlier_panels(view: RunView) -> list[Panel]:
+    panels = []
+    if view.algorithm == "autoencoder_outliers":  # one-step detectors have no curves worth drawing
+        panels = [panel for panel in (
+            curves_panel(view, ["loss"], "Reconstruction loss (trimmed mean squared error)", "outlier-loss"),
+            curves_panel(view, DETECTION_CURVES, "Finding the planted anomalies", "outlier-detection",
+                         "precision_at_k: share of planted anomalies among the k top-scored rows, k = how many "
+                         "were planted."),
+        ) if panel is not None]
+    snapshot = view.snapshot
+    if snapshot is None or "row_outlier_score" not in snapshot:
+        return panels
+    threshold = float(snapshot["threshold"])
+    panels.append(map_panel(snapshot, threshold))
+    panels += score_panels(snapshot, threshold)
+    top = most_anomalous_panel(snapshot)
+    return panels + ([top] if top else [])
