@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_until_rendered
-from tests.e2e.test_train_live import CHART_BY_TITLE, IMAGE, choose, wait_for_later_step
+from tests.e2e.helpers import CHART_BY_TITLE, IMAGE, choose, wait_for_later_step
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_until_rendered
-from tests.e2e.test_train_live import start_vae, wait_for_later_step
+from tests.e2e.helpers import wait_for_later_step
+from tests.e2e.test_train_live import start_vae
 from unsup_core.runs.store import RunStore
 
 pytestmark = pytest.mark.e2e

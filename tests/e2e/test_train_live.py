@@ -6,31 +6,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_until_rendered
+from tests.e2e.helpers import CHART_BY_TITLE, IMAGE, LAST_STEP, choose, wait_for_later_step
 
 pytestmark = pytest.mark.e2e
-
-# Plotly keeps the decoded arrays in _fullData (data holds base64 "bdata" for numpy input), and
-# Streamlit's theme wraps titles in <b>, so charts are found by a part of their title.
-CHART_BY_TITLE = """(part) => {
-    for (const el of document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")) {
-        const title = el.layout && el.layout.title && el.layout.title.text;
-        if (title && title.includes(part) && el._fullData && el._fullData.length) return el;
-    }
-    return null;
-}"""
-# The last training step drawn on a curve (curves are downsampled, so count steps, not points).
-LAST_STEP = f"""(part) => {{
-    const el = ({CHART_BY_TITLE})(part);
-    if (!el || !el._fullData[0].x || !el._fullData[0].x.length) return 0;
-    return el._fullData[0].x[el._fullData[0].x.length - 1];
-}}"""
-IMAGE = f"(part) => {{ const el = ({CHART_BY_TITLE})(part); return el ? el._fullData[0].source : null; }}"
-
-
-def choose(page: Page, label: str, option: str) -> None:
-    page.get_by_test_id("stSelectbox").filter(has_text=label).click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_until_rendered(page)
 
 
 def start_vae(page: Page, base_url: str, steps: int) -> str:
@@ -42,11 +20,6 @@ def start_vae(page: Page, base_url: str, steps: int) -> str:
     page.wait_for_url(re.compile(r".*/run\?run=.+"), timeout=30_000)
     wait_until_rendered(page)
     return page.url
-
-
-def wait_for_later_step(page: Page, title: str, than: int) -> int:
-    page.wait_for_function(f"(n) => ({LAST_STEP})({title!r}) > n", arg=than, timeout=30_000)
-    return page.evaluate(LAST_STEP, title)
 
 
 def test_train_a_vae_live_reload_second_tab_and_cancel(page: Page, app_server: str):

@@ -1,0 +1,44 @@
+"""Page helpers shared by the browser tests: find plotly charts by title, read their traces, pick options."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page
+
+from tests.e2e.conftest import wait_until_rendered
+
+# Plotly keeps the decoded arrays in _fullData (data holds base64 "bdata" for numpy input), and
+# Streamlit's theme wraps titles in <b>, so charts are found by a part of their title.
+CHART_BY_TITLE = """(part) => {
+    for (const el of document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")) {
+        const title = el.layout && el.layout.title && el.layout.title.text;
+        if (title && title.includes(part) && el._fullData && el._fullData.length) return el;
+    }
+    return null;
+}"""
+# The last training step drawn on a curve (curves are downsampled, so count steps, not points).
+LAST_STEP = f"""(part) => {{
+    const el = ({CHART_BY_TITLE})(part);
+    if (!el || !el._fullData[0].x || !el._fullData[0].x.length) return 0;
+    return el._fullData[0].x[el._fullData[0].x.length - 1];
+}}"""
+IMAGE = f"(part) => {{ const el = ({CHART_BY_TITLE})(part); return el ? el._fullData[0].source : null; }}"
+# Every trace of a chart as {name: {x, y}} (empty when the chart is not drawn yet).
+TRACES = f"""(part) => {{
+    const el = ({CHART_BY_TITLE})(part);
+    const traces = {{}};
+    if (el) for (const t of el._fullData) traces[t.name] = {{x: Array.from(t.x || []), y: Array.from(t.y || [])}};
+    return traces;
+}}"""
+
+
+def choose(page: Page, label: str, option: str | re.Pattern) -> None:
+    page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_until_rendered(page)
+
+
+def wait_for_later_step(page: Page, title: str, than: int) -> int:
+    page.wait_for_function(f"(n) => ({LAST_STEP})({title!r}) > n", arg=than, timeout=30_000)
+    return page.evaluate(LAST_STEP, title)
