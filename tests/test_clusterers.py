@@ -12,7 +12,7 @@ from unsup_core.algorithms.kmeans_estimator import KMeans, MiniBatchKMeans
 from unsup_core.datasets import Dataset, load_dataset
 
 NEW_ALGORITHMS = ["minibatch_kmeans", "agglomerative", "dbscan", "hdbscan", "gmm", "spectral", "choose_k",
-                  "embedding", "outliers"]
+                  "embedding", "outliers", "autoencoder_outliers", "som_clustering"]
 
 
 def build(name, dataset="iris", **overrides):
@@ -55,6 +55,16 @@ def test_smoke_two_steps_snapshot_and_checkpoint(name):
 def test_shape_following_methods_recover_the_moons(name, overrides):
     values = run_to_end(build(name, "moons", **overrides))
     assert values["ari"] > 0.85, values
+
+
+def test_som_as_clustering_puts_each_blob_in_its_own_cluster():
+    algorithm = build("som_clustering", "blobs", rows=8, cols=8, n_clusters=4)
+    values = run_to_end(algorithm)
+    assert algorithm.finished and values["ari"] > 0.95, values
+    snapshot = algorithm.snapshot()
+    assert set(snapshot["row_cluster"]) == {0, 1, 2, 3}
+    # every row's cluster is its best unit's cluster
+    assert (snapshot["unit_clusters"][snapshot["row_som_unit"]] == snapshot["row_cluster"]).all()
 
 
 def test_kmeans_cannot_recover_the_moons_which_is_why_the_others_exist():

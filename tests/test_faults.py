@@ -16,7 +16,7 @@ from tests.test_worker import wait_for, wait_until_training
 def test_a_killed_run_keeps_its_metrics_and_resumes_from_its_checkpoint(store):
     executor = LocalExecutor(store)
     try:
-        run_id = executor.submit(make_spec("vae", "digits", {"hidden_dim": 64}, steps=1500)).run_id
+        run_id = executor.submit(make_spec("vae", "digits", {"hidden_dim": 64}, steps=6000)).run_id
         wait_until_training(store, run_id)
         wait_for(lambda: store.checkpoint_path(run_id).exists(), timeout=60)
         killed_at = store.get_run(run_id)
@@ -29,9 +29,9 @@ def test_a_killed_run_keeps_its_metrics_and_resumes_from_its_checkpoint(store):
         assert 0 < checkpoint_step <= rows_before[0][-1]
 
         done = executor.resume(run_id).wait(timeout=300)
-        assert done.status == "done" and done.step == 1500, done.error
+        assert done.status == "done" and done.step == 6000, done.error
         steps, losses = store.read_metrics(run_id)["loss"]
-        assert steps.tolist() == list(range(1, 1501))  # every step exactly once, no gap, no duplicate
+        assert steps.tolist() == list(range(1, 6001))  # every step exactly once, no gap, no duplicate
         # The curve continues from the checkpoint instead of starting over.
         early = losses[:20].mean()
         resumed = losses[checkpoint_step:checkpoint_step + 20].mean()

@@ -25,15 +25,16 @@ def downsample(steps: np.ndarray, values: np.ndarray, max_points: int = MAX_CURV
 
 
 def metric_curves(series: dict[str, tuple[np.ndarray, np.ndarray]], title: str, *,
-                  y_title: str = "", log_y: bool = False) -> go.Figure:
-    """One line per metric name over training steps."""
+                  y_title: str = "", log_y: bool = False, dashed: tuple[str, ...] = ()) -> go.Figure:
+    """One line per metric name over training steps; ``dashed`` names (baselines) are drawn dashed."""
     figure = go.Figure()
     for name, (steps, values) in series.items():
         steps, values = downsample(np.asarray(steps), np.asarray(values, dtype=float))
         # Sparse series (scores every few hundred steps, a few k-means iterations) need markers:
         # a single point drawn as a line is invisible.
         mode = "lines+markers" if len(steps) <= SPARSE_POINTS else "lines"
-        figure.add_trace(go.Scatter(x=steps, y=values, mode=mode, name=name))
+        figure.add_trace(go.Scatter(x=steps, y=values, mode=mode, name=name,
+                                    line={"dash": "dash"} if name in dashed else None))
     figure.update_layout(**base_layout(title), xaxis_title="step", yaxis_title=y_title,
                          yaxis_type="log" if log_y else "linear", showlegend=len(series) > 1)
     return figure

@@ -55,11 +55,11 @@ def register_views(*algorithm_names: str) -> Callable[[ViewBuilder], ViewBuilder
 
 
 def curves_panel(view: RunView, names: list[str], title: str, key: str, caption: str = "",
-                 log_y: bool = False) -> Panel | None:
+                 log_y: bool = False, dashed: tuple[str, ...] = ()) -> Panel | None:
     series = {name: view.metrics[name] for name in names if name in view.metrics}
     if not series:
         return None
-    return Panel(key, title, metric_curves(series, title, log_y=log_y), caption)
+    return Panel(key, title, metric_curves(series, title, log_y=log_y, dashed=dashed), caption)
 
 
 def default_panels(view: RunView) -> list[Panel]:

@@ -20,7 +20,7 @@ def self_supervised_panels(view: RunView) -> list[Panel]:
         curves_panel(view, ["loss"], "Training loss", "loss"),
         curves_panel(view, ["probe_accuracy", "raw_probe_accuracy"], "Linear probe accuracy (held-out)", "probe",
                      "Logistic regression on frozen features (labels used only here), against the same probe "
-                     "on raw pixels."),
+                     "on raw pixels (dashed).", dashed=("raw_probe_accuracy",)),
     ]
     snapshot = view.snapshot
     if snapshot is None:

@@ -88,6 +88,11 @@ def map_panels(snapshot: dict, step: int | None) -> list[Panel]:
     panels.append(Panel("hit-map", f"Hit map{at}", value_map(
         layout, hits, f"Hit map{at}", colorscale="Blues", colorbar_title="samples", text=hit_text),
         f"How many of {n_eval:,} samples each unit wins. Units that win none sit between groups."))
+    if "unit_clusters" in snapshot:
+        clusters = np.asarray(snapshot["unit_clusters"])
+        panels.append(Panel("som-clusters", f"{clusters.max() + 1} clusters of the map{at}", category_map(
+            layout, clusters, f"{clusters.max() + 1} clusters of the map{at}"),
+            "The units' weights clustered; every row takes the cluster of its best unit."))
     if "label_counts" in snapshot:
         majority, details, text = _label_details(np.asarray(snapshot["label_counts"]), names)
         panels.append(Panel("labels-on-map", f"Majority label per unit{at}", category_map(
@@ -117,7 +122,7 @@ def map_panels(snapshot: dict, step: int | None) -> list[Panel]:
     return panels
 
 
-@register_views("som")
+@register_views("som", "som_clustering")
 def som_panels(view: RunView) -> list[Panel]:
     panels = [
         _error_panel(view, "qe_batch", "qe", "Quantization error", "qe",
