@@ -148,3 +148,17 @@ def test_the_threshold_slider_regrades_the_planted_anomalies(run_page, store):  
     metrics = {metric.label: metric.value for metric in at.metric}
     assert (metrics["Flagged rows"], metrics["Precision"], metrics["Recall"]) == ("30", "1.00", "1.00")
     assert at.get("download_button")
+
+
+def test_on_large_data_the_periodic_grading_uses_a_sample_and_snapshots_score_every_row(monkeypatch):
+    from unsup_core.algorithms import autoencoder_outliers
+
+    monkeypatch.setattr(autoencoder_outliers, "MAX_GRADED_ROWS", 900)
+    data = load_dataset("digits_anomalies")
+    algorithm, values = build("autoencoder_outliers", data, steps=300)
+    assert len(algorithm.graded_rows) == 900
+    graded = values[-1]
+    assert graded["precision_at_k"] >= 0.8 and 0.5 * 90 < graded["n_outliers"] < 1.5 * 90  # 5% of 1,797 rows
+    snapshot = algorithm.snapshot()
+    assert snapshot["row_outlier_score"].shape == (1797,)
+    assert precision_at_k(snapshot["row_outlier_score"], planted_anomalies(data)) >= 0.9

@@ -42,6 +42,7 @@ def test_other_sizes_are_resized_smoothly():
     assert back.shape == shapes.X.shape and np.abs(back - shapes.X).mean() < 0.05
 
 
+@pytest.mark.slow  # trains the scoring classifier and the DCGAN (25 s)
 def test_dcgan_samples_approach_the_real_digits(scoring_enabled):
     algorithm_cls = get_algorithm("dcgan")
     dcgan = algorithm_cls(algorithm_cls.build_config({"eval_every": 300}))

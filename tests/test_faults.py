@@ -28,10 +28,12 @@ def test_a_killed_run_keeps_its_metrics_and_resumes_from_its_checkpoint(store):
         checkpoint_step = store.load_checkpoint(run_id)["step"]
         assert 0 < checkpoint_step <= rows_before[0][-1]
 
-        done = executor.resume(run_id).wait(timeout=300)
-        assert done.status == "done" and done.step == 6000, done.error
+        # Fewer steps than first planned keep the test short; the resume still starts at the checkpoint.
+        total = int(rows_before[0][-1]) + 300
+        done = executor.resume(run_id, steps=total).wait(timeout=300)
+        assert done.status == "done" and done.step == total, done.error
         steps, losses = store.read_metrics(run_id)["loss"]
-        assert steps.tolist() == list(range(1, 6001))  # every step exactly once, no gap, no duplicate
+        assert steps.tolist() == list(range(1, total + 1))  # every step exactly once, no gap, no duplicate
         # The curve continues from the checkpoint instead of starting over.
         early = losses[:20].mean()
         resumed = losses[checkpoint_step:checkpoint_step + 20].mean()
@@ -78,6 +80,7 @@ def test_a_full_or_read_only_run_folder_fails_that_run_cleanly_and_others_go_on(
         executor.shutdown()
 
 
+@pytest.mark.slow  # a stress case (45 s); the queue's rules are unit-tested in test_store
 def test_twenty_runs_from_three_sessions_all_finish_with_every_row_once(store, monkeypatch):
     monkeypatch.setenv("UNSUP_LAB_MAX_CPU_RUNS", "2")
     spec = make_spec("kmeans", "blobs", {"n_clusters": 6, "init": "random", "tol": 0.0},

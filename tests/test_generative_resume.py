@@ -23,7 +23,7 @@ def uninterrupted_curve(spec, metric: str, steps: int) -> list[float]:
 
 @pytest.mark.parametrize(("algorithm", "dataset", "config", "metric"), [
     ("gan", "ring8", {"eval_every": 0}, "g_loss"),
-    ("dcgan", "digits", {"eval_every": 0, "base_channels": 16}, "d_loss"),
+    pytest.param("dcgan", "digits", {"eval_every": 0, "base_channels": 16}, "d_loss", marks=pytest.mark.slow),
 ])
 def test_a_cancelled_generative_run_resumes_and_continues_its_curves_exactly(store, monkeypatch, algorithm,
                                                                             dataset, config, metric):

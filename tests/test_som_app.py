@@ -143,6 +143,7 @@ def test_the_run_page_of_a_som_run_has_the_clustering_tools(app, store, executor
     assert lines[0] == "sample,neuron,row,col,cluster,label,label_name" and len(lines) == 1798
 
 
+@pytest.mark.slow  # two real workers (18 s); resume itself is covered by the fault and CLI tests
 def test_resuming_a_som_continues_its_schedule_and_a_finished_map_stays_finished(store, executor):
     import time
 

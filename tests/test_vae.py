@@ -1,6 +1,7 @@
 import io
 
 import numpy as np
+import pytest
 import torch
 
 from unsup_core.algorithms import get_algorithm
@@ -96,6 +97,7 @@ def test_interpolations_start_and_end_at_the_decoded_codes_of_the_two_inputs():
     np.testing.assert_array_equal(snapshot["interpolation_inputs"].reshape(8, 64), (inputs * 255).round().numpy())
 
 
+@pytest.mark.slow  # 20 s of training; run nightly with `python -m pytest -m slow`
 def test_on_shapes_the_most_used_latent_dimensions_are_position_and_scale():
     shapes = load_dataset("shapes", n_samples=3000, image_size=16)
     vae = _vae(shapes, architecture="conv", beta=4.0, latent_dim=6, hidden_dim=128)

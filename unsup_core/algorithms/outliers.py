@@ -65,6 +65,14 @@ class OutlierDetector(Algorithm):
             values.update(detection_metrics(scores, self.planted, self.threshold))
         return values
 
+    def sample_metrics(self, scores: np.ndarray, rows: np.ndarray) -> dict[str, float]:
+        """The numbers :meth:`score_metrics` logs, from the scores of a sample of rows (kept as they are)."""
+        threshold = threshold_for_share(scores, self.config.share)
+        values = {"threshold": threshold, "n_outliers": float((scores > threshold).mean() * self.data.n_samples)}
+        if self.planted is not None:
+            values.update(detection_metrics(scores, self.planted[rows], threshold))
+        return values
+
     def scores_snapshot(self) -> dict[str, np.ndarray]:
         if self.scores is None:
             return {}
