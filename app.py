@@ -1,10 +1,15 @@
 """Unsupervised Lab: ``streamlit run app.py``."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from pages import access, services
 
-st.set_page_config(page_title="Unsupervised Lab", layout="wide")
+ASSETS = Path(__file__).parent / "assets"
+
+st.set_page_config(page_title="Unsupervised Lab", page_icon=":material/scatter_plot:", layout="wide")
+st.logo(str(ASSETS / "logo.svg"), icon_image=str(ASSETS / "icon.svg"))
 
 navigation = st.navigation([
     st.Page(services.TRAIN_PAGE, title="Train", icon=":material/model_training:", default=True),

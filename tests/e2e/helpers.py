@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_until_rendered
 
@@ -37,6 +37,20 @@ def choose(page: Page, label: str, option: str | re.Pattern) -> None:
     page.get_by_test_id("stSelectbox").filter(has_text=label).click()
     page.get_by_role("option", name=option, exact=True).click()
     wait_until_rendered(page)
+
+
+def choose_algorithm(page: Page, name: str, form_field: str) -> None:
+    """Pick an algorithm and wait for its own form: a value typed into the previous algorithm's form
+    before the rerun has drawn the new one would be lost."""
+    choose(page, "Algorithm", name)
+    expect(page.get_by_label(form_field, exact=True)).to_be_visible(timeout=30_000)
+    wait_until_rendered(page)
+
+
+def fill(page: Page, label: str, value: int | float) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    expect(box).to_have_value(str(value))
 
 
 def wait_for_later_step(page: Page, title: str, than: int) -> int:

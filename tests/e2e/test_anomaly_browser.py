@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_until_rendered
-from tests.e2e.helpers import CHART_BY_TITLE, choose, wait_for_later_step
+from tests.e2e.helpers import CHART_BY_TITLE, choose, choose_algorithm, fill, wait_for_later_step
 
 pytestmark = pytest.mark.e2e
 
@@ -22,8 +22,8 @@ def test_autoencoder_finds_planted_digits_and_the_threshold_regrades_them(page: 
     page.goto(app_server)
     wait_until_rendered(page)
     choose(page, "Dataset", re.compile(r"^digits_anomalies\b"))
-    choose(page, "Algorithm", "autoencoder_outliers")
-    page.get_by_label("steps", exact=True).fill("150")
+    choose_algorithm(page, "autoencoder_outliers", "bottleneck")
+    fill(page, "steps", 150)
     page.get_by_role("button", name="Train").click()
     page.wait_for_url(re.compile(r".*/run\?run=.+"), timeout=30_000)
     wait_until_rendered(page)

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_until_rendered
-from tests.e2e.helpers import CHART_BY_TITLE, TRACES, choose
+from tests.e2e.helpers import CHART_BY_TITLE, TRACES, choose, choose_algorithm, fill
 from unsup_core.algorithms.semi_supervised import LABEL_BUDGETS
 
 pytestmark = pytest.mark.e2e
@@ -20,10 +20,6 @@ pytestmark = pytest.mark.e2e
 PROBE_CHART = "Linear probe accuracy (held-out)"
 EMBEDDING_CHART = "Held-out embedding at step"
 ACCURACY_CHART = "Accuracy on the unlabelled points"
-
-
-def fill(page: Page, label: str, value: int | float) -> None:
-    page.get_by_label(label, exact=True).fill(str(value))
 
 
 def train(page: Page, heading: str) -> None:
@@ -45,7 +41,7 @@ def test_simclr_on_shapes_draws_the_probe_against_raw_pixels_and_the_held_out_em
     page.goto(app_server)
     wait_until_rendered(page)
     choose(page, "Dataset", re.compile(r"^shapes\b"))
-    choose(page, "Algorithm", "simclr")
+    choose_algorithm(page, "simclr", "temperature")
     # A smaller data set and model keep the run to a few seconds on two cores (the raw-pixel probe
     # on the default 5,000 images alone takes about 30 s here).
     page.get_by_text("Dataset options").click()
@@ -85,7 +81,7 @@ def test_semi_supervised_on_digits_draws_accuracy_against_labels_and_the_labelle
     page.goto(app_server)
     wait_until_rendered(page)
     choose(page, "Dataset", re.compile(r"^digits\b"))
-    choose(page, "Algorithm", "semi_supervised")
+    choose_algorithm(page, "semi_supervised", "labels per class")
     fill(page, "labels per class", labels_per_class)
     fill(page, "repeats", 1)  # one label draw per budget and the first few budgets keep the sweep short
     fill(page, "steps", steps)

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import wait_until_rendered
-from tests.e2e.helpers import CHART_BY_TITLE, IMAGE, choose, wait_for_later_step
+from tests.e2e.helpers import CHART_BY_TITLE, IMAGE, choose_algorithm, fill, wait_for_later_step
 
 pytestmark = pytest.mark.e2e
 
@@ -31,8 +31,8 @@ TIMELINE_STEP = f"""() => {{
 def test_a_dcgan_run_shows_its_samples_changing_and_scrubs_back_in_time(page: Page, app_server: str):
     page.goto(app_server)
     wait_until_rendered(page)
-    choose(page, "Algorithm", "dcgan")
-    page.get_by_label("steps", exact=True).fill("100000")
+    choose_algorithm(page, "dcgan", "base channels")
+    fill(page, "steps", 100000)
     page.get_by_role("button", name="Train").click()
     page.wait_for_url(re.compile(r".*/run\?run=.+"), timeout=30_000)
     wait_until_rendered(page)

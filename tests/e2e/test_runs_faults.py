@@ -1,6 +1,5 @@
 """End to end: a killed server leaves no orphans and its runs say so; a run travels as a zip."""
 
-import os
 import signal
 import sqlite3
 import time

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_until_rendered
-from tests.e2e.helpers import CHART_BY_TITLE, IMAGE, LAST_STEP, choose, wait_for_later_step
+from tests.e2e.helpers import CHART_BY_TITLE, IMAGE, LAST_STEP, choose_algorithm, fill, wait_for_later_step
 
 pytestmark = pytest.mark.e2e
 
@@ -14,10 +14,10 @@ pytestmark = pytest.mark.e2e
 def start_vae(page: Page, base_url: str, steps: int) -> str:
     page.goto(base_url)
     wait_until_rendered(page)
-    choose(page, "Algorithm", "vae")
-    page.get_by_label("steps", exact=True).fill(str(steps))
+    choose_algorithm(page, "vae", "latent dim")
+    fill(page, "steps", steps)
     # No sample-quality scoring: its classifier would train beside the run and slow this 2-core test.
-    page.get_by_label("eval every", exact=True).fill("0")
+    fill(page, "eval every", 0)
     page.get_by_role("button", name="Train").click()
     page.wait_for_url(re.compile(r".*/run\?run=.+"), timeout=30_000)
     wait_until_rendered(page)
