@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from pages.live import render_panels
 from pages.run_extras import register_extras
 from unsup_core.analysis.anomaly import detection_at, scores_table
 from unsup_core.analysis.export import table_bytes
@@ -37,9 +38,7 @@ def threshold_explorer(run: RunRecord, store: RunStore) -> None:
         columns[1].metric("Precision", f"{detection.precision:.2f}",
                           help="Share of flagged rows that are planted anomalies.")
         columns[2].metric("Recall", f"{detection.recall:.2f}", help="Share of planted anomalies that are flagged.")
-    for panel in score_panels(arrays, threshold, key_prefix="explore-"):
-        st.plotly_chart(panel.figure, key=f"anomaly.{panel.key}.{run.id}")
-        st.caption(panel.caption)
+    render_panels(score_panels(arrays, threshold), f"anomaly.{run.id}")
     st.download_button(
         "Download rows with scores (CSV)",
         data=lambda: table_bytes(scores_table(run.dataset, run.spec.dataset_options, scores, threshold), "csv"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import services
+from pages.live import render_panels
 from pages.run_extras import register_extras
 from unsup_core.runs.store import RunRecord, RunStore
 from unsup_core.viz import Panel, snapshot_panels
@@ -72,9 +73,4 @@ def _timeline(run_id: str, algorithm: str) -> None:
         st.session_state[_follow_key(run_id)] = True
         st.rerun(scope="fragment")
     panels = _timeline_panels(run_id, algorithm, step)
-    for start in range(0, len(panels), 2):
-        for column, panel in zip(st.columns(2), panels[start:start + 2]):
-            with column:
-                st.plotly_chart(panel.figure, key=f"timeline.{panel.key}", config={"displaylogo": False})
-                if panel.caption:
-                    st.caption(panel.caption)
+    render_panels(panels, "timeline")

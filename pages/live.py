@@ -81,6 +81,16 @@ def _refresh_interval(run: RunRecord) -> float | None:
     return min(services.FAST_REFRESH_SECONDS, services.REFRESH_SECONDS) if young else services.REFRESH_SECONDS
 
 
+def render_panels(panels, key_prefix: str) -> None:
+    """Figures two to a row, each with its caption below it."""
+    for start in range(0, len(panels), 2):
+        for column, panel in zip(st.columns(2), panels[start:start + 2]):
+            with column:
+                st.plotly_chart(panel.figure, key=f"{key_prefix}.{panel.key}", config={"displaylogo": False})
+                if panel.caption:
+                    st.caption(panel.caption)
+
+
 def _render(run_id: str, interval: float | None, key_prefix: str) -> None:
     store = services.store()
     run = store.get_run(run_id)
@@ -94,12 +104,7 @@ def _render(run_id: str, interval: float | None, key_prefix: str) -> None:
     panels = metric_panels(run.algorithm, metrics) + _snapshot_panels(store, run)
     if not panels:
         st.caption("Waiting for the first step...")
-    for start in range(0, len(panels), 2):
-        for column, panel in zip(st.columns(2), panels[start:start + 2]):
-            with column:
-                st.plotly_chart(panel.figure, key=f"{key_prefix}.{panel.key}", config={"displaylogo": False})
-                if panel.caption:
-                    st.caption(panel.caption)
+    render_panels(panels, key_prefix)
     if interval != _refresh_interval(run):
         st.rerun()  # restart the timer at the new pace, or drop it once the run has ended
 

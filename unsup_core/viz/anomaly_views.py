@@ -12,7 +12,7 @@ from unsup_core.viz.panels import Panel, RunView, curves_panel, register_views
 DETECTION_CURVES = ["precision_at_k", "average_precision", "precision", "recall"]
 
 
-def score_panels(arrays: dict[str, np.ndarray], threshold: float, key_prefix: str = "") -> list[Panel]:
+def score_panels(arrays: dict[str, np.ndarray], threshold: float) -> list[Panel]:
     """Histogram, map, precision-recall and the most anomalous rows for one threshold.
 
     Shared by the live views (the run's own threshold) and the run page's threshold slider.
@@ -21,11 +21,11 @@ def score_panels(arrays: dict[str, np.ndarray], threshold: float, key_prefix: st
     planted = arrays["planted"].astype(bool) if "planted" in arrays else None
     flagged = int((scores > threshold).sum())
     caption = f"{flagged:,} of {len(scores):,} rows score above {threshold:.4g} and are flagged."
-    panels = [Panel(f"{key_prefix}outlier-histogram", "Distribution of outlier scores", anomaly_histogram(
+    panels = [Panel("outlier-histogram", "Distribution of outlier scores", anomaly_histogram(
         scores, threshold, "Distribution of outlier scores", planted=planted), caption)]
     if planted is not None:
         detection = detection_at(scores, planted, threshold)
-        panels.append(Panel(f"{key_prefix}outlier-precision-recall", "Planted anomalies: precision and recall",
+        panels.append(Panel("outlier-precision-recall", "Planted anomalies: precision and recall",
                             precision_recall_figure(scores, planted, threshold, detection),
                             f"At this threshold: precision {detection.precision:.2f} ({detection.true_positives} "
                             f"of {detection.flagged} flagged rows are planted), recall {detection.recall:.2f} "
