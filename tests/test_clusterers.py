@@ -174,3 +174,15 @@ def test_outlier_scores_flag_planted_outliers():
         values = run_to_end(algorithm)
         flagged = algorithm.snapshot()["row_is_outlier"]
         assert values["n_outliers"] == 10 and flagged[-10:].all() and flagged[:-10].sum() == 0, method
+
+
+def test_som_as_clustering_leaves_a_prepared_file_as_the_preparation_scaled_it(lab_home, tmp_path):
+    path = tmp_path / "two.csv"
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(0, 1, (100, 3)), rng.normal(8, 1, (100, 3))])
+    np.savetxt(path, values, delimiter=",", header="a,b,c", comments="")
+    prepared = load_dataset("file", path=str(path), scaling="minmax")
+    algorithm = build("som_clustering", prepared, rows=4, cols=4, n_clusters=2)
+    # not standardised a second time: the map trains on the min-max features themselves
+    assert np.array_equal(algorithm.features, prepared.X)
+    assert algorithm.snapshot()["feature_scale"].tolist() == [1.0, 1.0, 1.0]

@@ -15,7 +15,7 @@ import numpy as np
 
 from unsup_core.algorithms import register
 from unsup_core.algorithms.base import Algorithm
-from unsup_core.algorithms.estimator_run import standardise
+from unsup_core.algorithms.estimator_run import resolve_scaling, standardise
 from unsup_core.algorithms.som_estimator import BACKENDS, INITS, SOM
 from unsup_core.algorithms.som_grid import LR_DECAYS, NEIGHBORHOODS, SIGMA_DECAYS, TOPOLOGIES, umatrix
 from unsup_core.config import param
@@ -64,7 +64,8 @@ class SOMConfig:
                                  "minisom: that many one-sample updates.")
     scaling: str = param("auto", choices=("auto", "standard", "none"),
                          help="Standardise each feature so none dominates by its units. "
-                              "auto: standardise tables, keep pixels and 2-D points as they are.")
+                              "auto: standardise built-in tables, keep pixels, 2-D points and your prepared "
+                              "files as they are.")
 
 
 @register
@@ -115,8 +116,8 @@ batches cannot overshoot). Very large batches on small maps settle a little less
     def setup(self, data: Dataset, device: str = "cpu", seed: int = 0) -> None:
         config = self.config
         self.data = data
-        scaling = config.scaling if config.scaling != "auto" else ("standard" if data.kind == "table" else "none")
-        if scaling == "standard":
+        # The clusterers' rule: auto leaves a user's prepared file as the preparation scaled it.
+        if resolve_scaling(config.scaling, data) == "standard":
             std = data.X.std(axis=0)
             self.feature_mean, self.feature_scale = data.X.mean(axis=0), np.where(std > 0, std, 1.0)
             self.features = standardise(data.X)
