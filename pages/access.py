@@ -1,67 +1,121 @@
-"""Who is using this browser, and what they may see and do (for a shared classroom server).
+"""Who is using this browser; every question of what they may see or do goes to ``unsup_core.access``.
 
-Outside shared mode there is one user and every control is available. In shared mode
-(``UNSUP_LAB_SHARED=1``) each browser gets an id kept in a cookie, sees its own runs plus the runs a
-teacher marked shared, and may have only a few active runs. Teacher controls (see and delete every
-run, share runs) need the ``teacher_password`` from Streamlit secrets; without it nobody has them.
+Identity: with ``[auth]`` in Streamlit's secrets, the account signed in through ``st.login``;
+otherwise a browser id made by the server and kept in a cookie signed with the store's secret (a
+forged or altered cookie is simply a new anonymous user). Teacher controls need the
+``teacher_password`` from secrets (or an email listed in ``teacher_emails`` when accounts are used);
+wrong passwords are slowed down and then locked out, per client and for the whole server.
 """
 
 from __future__ import annotations
 
 import hmac
-import secrets
+import math
 
 import streamlit as st
 
-from unsup_core.errors import UserError
-from unsup_core.runs.store import RunRecord, RunStore
+from pages import services
+from unsup_core import access, identity
+from unsup_core.access import LoginThrottle, Principal
+from unsup_core.runs.store import RunRecord, UploadRecord
 from unsup_core.settings import SharingSettings
 
 USER_COOKIE = "unsup_lab_user"
 _USER_KEY = "access.user"
 _TEACHER_KEY = "access.teacher"
+_LOGIN_ERROR_KEY = "access.login_error"
 
 
 def settings() -> SharingSettings:
     return SharingSettings.from_env()
 
 
-def current_user() -> str:
-    """A stable id for this browser: from our cookie, else made now and stored in the cookie."""
-    cookie = _cookie()
-    user = cookie or st.session_state.get(_USER_KEY) or secrets.token_urlsafe(12)
-    st.session_state[_USER_KEY] = user
-    if cookie != user:
-        # Streamlit cannot set cookies from Python; a one-line script in the page does it, so a reload
-        # or a second tab of the same browser keeps this identity.
-        st.html(f"<script>document.cookie = '{USER_COOKIE}={user}; path=/; max-age=31536000; SameSite=Lax';"
-                "</script>", unsafe_allow_javascript=True)
-    return user
+@st.cache_resource(show_spinner=False)
+def _secret(home: str) -> bytes:
+    return identity.server_secret(home)
 
 
-def _cookie() -> str | None:
-    value = st.context.cookies.get(USER_COOKIE)
-    # Only plain tokens we made: the value is written back into a script.
-    return value if isinstance(value, str) and value.replace("-", "").replace("_", "").isalnum() else None
+@st.cache_resource(show_spinner=False)
+def _throttle() -> LoginThrottle:
+    return LoginThrottle()  # one per server process: guesses from every session count together
 
 
-def teacher_password() -> str | None:
+def _secrets_get(name: str):
     try:
-        return st.secrets.get("teacher_password")
+        return st.secrets.get(name)
     except Exception:  # no secrets file at all: Streamlit raises rather than returning None
         return None
 
 
+def accounts_configured() -> bool:
+    return bool(_secrets_get("auth"))
+
+
+def current_user() -> str:
+    """This browser's user id: the signed-in account, else the id in our signed cookie (made now if none)."""
+    if accounts_configured():
+        if not st.user.is_logged_in:
+            st.title("Unsupervised Lab")
+            st.write("This class server uses accounts: sign in to continue.")
+            st.button("Sign in", type="primary", on_click=st.login)
+            st.stop()
+        return identity.login_identity(st.user.to_dict()) or st.stop()
+    secret = _secret(str(services.store().home))
+    verified = identity.verify(st.context.cookies.get(USER_COOKIE), secret)
+    user = verified or st.session_state.get(_USER_KEY) or identity.new_browser_id()
+    st.session_state[_USER_KEY] = user
+    if verified != user and user.startswith(identity.BROWSER_PREFIX):
+        # Streamlit cannot set cookies from Python; a one-line script in the page does it, so a reload
+        # or a second tab of the same browser keeps this identity. The value is [A-Za-z0-9_.-] only.
+        st.html(f"<script>document.cookie = '{USER_COOKIE}={identity.sign(user, secret)}; path=/; "
+                "max-age=31536000; SameSite=Strict';</script>", unsafe_allow_javascript=True)
+    return user
+
+
+def teacher_password() -> str | None:
+    return _secrets_get("teacher_password")
+
+
 def is_teacher() -> bool:
-    if not settings().shared and teacher_password() is None:
-        return True
+    if not settings().shared and teacher_password() is None and not accounts_configured():
+        return True  # one user on their own machine: every control is theirs
+    if accounts_configured() and st.user.is_logged_in:
+        teachers = _secrets_get("teacher_emails") or []
+        if st.user.get("email") in teachers:
+            return True
     return bool(st.session_state.get(_TEACHER_KEY))
+
+
+def principal() -> Principal:
+    return Principal(current_user(), teacher=is_teacher())
+
+
+def _client_key() -> str:
+    return st.context.ip_address or current_user()
+
+
+def _check_password() -> None:
+    """Callback of the password box: runs once per entered value, so a rerun never counts as a guess."""
+    attempt = st.session_state.get("access.password") or ""
+    st.session_state["access.password"] = ""
+    if not attempt:
+        return
+    throttle, client = _throttle(), _client_key()
+    wait = throttle.retry_after(client)
+    if wait > 0:
+        st.session_state[_LOGIN_ERROR_KEY] = f"Too many wrong passwords: try again in {math.ceil(wait)} s."
+    elif hmac.compare_digest(attempt.encode(), str(teacher_password()).encode()):
+        throttle.record_success(client)
+        st.session_state[_TEACHER_KEY] = True
+        st.session_state.pop(_LOGIN_ERROR_KEY, None)
+    else:
+        throttle.record_failure(client)
+        st.session_state[_LOGIN_ERROR_KEY] = "Wrong password."
 
 
 def teacher_login() -> None:
     """Sidebar form for the teacher's password (only when one is configured)."""
-    password = teacher_password()
-    if password is None:
+    if teacher_password() is None:
         return
     if st.session_state.get(_TEACHER_KEY):
         st.caption("Teacher controls on")
@@ -70,35 +124,30 @@ def teacher_login() -> None:
             st.rerun()
         return
     with st.popover("Teacher"):
-        attempt = st.text_input("Teacher password", type="password", key="access.password")
-        if attempt:
-            if hmac.compare_digest(attempt.encode(), str(password).encode()):
-                st.session_state[_TEACHER_KEY] = True
-                st.rerun()
-            st.error("Wrong password.")
+        st.text_input("Teacher password", type="password", key="access.password", on_change=_check_password)
+        if error := st.session_state.get(_LOGIN_ERROR_KEY):
+            st.error(error)
 
 
 def visible_owner() -> str | None:
-    """The owner whose runs to list (None: everyone's)."""
-    return None if not settings().shared or is_teacher() else current_user()
+    """The owner whose runs and files to list (None: everyone's)."""
+    return access.visible_to(principal(), settings())
 
 
-def can_see(run: RunRecord) -> bool:
-    owner = visible_owner()
-    return owner is None or run.owner == owner or run.shared
+def can_see(resource: RunRecord | UploadRecord) -> bool:
+    return access.may(principal(), "see", resource, settings())
 
 
-def can_change(run: RunRecord) -> bool:
-    """Cancel, resume, delete: the run's own session, or the teacher."""
-    return is_teacher() or not settings().shared or run.owner == current_user()
+def can_change(resource: RunRecord | UploadRecord) -> bool:
+    return access.may(principal(), "change", resource, settings())
 
 
-def check_run_limit(store: RunStore) -> None:
-    """Refuse a new run when this session already has its share of active runs."""
-    limit = settings().max_active_runs_per_user
-    if not limit:
-        return
-    mine = [run for run in store.list_runs(statuses=("queued", "running")) if run.owner == current_user()]
-    if len(mine) >= limit:
-        raise UserError(f"you already have {len(mine)} active runs (the limit on this server is {limit}); "
-                        "wait for one to finish or cancel one")
+def can_share() -> bool:
+    """Sharing is a classroom feature: only in shared mode, only for the teacher."""
+    return settings().shared and is_teacher()
+
+
+def start_run(spec, parent_id: str | None = None) -> str:
+    """Submit ``spec`` as this user's run, under every rule for new runs; returns the run id."""
+    return access.submit_run(services.executor(), principal(), spec, parent_id=parent_id,
+                             settings=settings()).run_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import services
+from pages import access, services
 from pages.forms import field_widget
 from pages.live import render_live_run
 from unsup_core.algorithms import get_algorithm, list_algorithms
@@ -24,7 +24,7 @@ SWEEP_K_MAX = 10
 def submit_run(algorithm: str, config: dict, options: dict, steps: int | None = None) -> RunRecord | None:
     try:
         spec = make_spec(algorithm, "file", config, dataset_options=options, steps=steps)
-        run_id = services.executor().submit(spec, owner="dashboard").run_id
+        run_id = access.start_run(spec)
     except UserError as error:
         st.error(str(error))
         return None

@@ -9,13 +9,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from pages import access, services
 from unsup_core.datasets import Dataset, coerce_options, get_entry
 from unsup_core.datasets.file_dataset import FILE_OPTIONS, prepare_file
 from unsup_core.datasets.image_zip import COLOUR_CHOICES
 from unsup_core.datasets.prepare import (MISSING_CHOICES, SCALING_CHOICES, default_features, skewed_columns,
                                          suggested_label)
 from unsup_core.datasets.report import LoadedFile, describe_delimiter
-from unsup_core.datasets.uploads import add_upload, list_uploads
+from unsup_core.datasets.uploads import add_upload
 from unsup_core.errors import UserError
 from unsup_core.settings import SharingSettings
 from unsup_core.viz.images import image_grid
@@ -37,6 +38,7 @@ def _on_upload() -> None:
         return
     try:
         path, _ = add_upload(upload.getvalue(), upload.name)
+        services.store().record_upload(path, access.current_user())
     except UserError as error:
         st.session_state[ERROR_KEY] = (upload.name, str(error))
         return
@@ -46,7 +48,8 @@ def _on_upload() -> None:
 
 def _on_reopen() -> None:
     chosen = st.session_state.get("data.reopen")
-    if chosen:
+    upload = services.store().upload_for_path(chosen) if chosen else None
+    if upload is not None and access.can_see(upload):
         st.session_state.pop(ERROR_KEY, None)
         st.session_state[PATH_KEY] = chosen
 
@@ -63,11 +66,13 @@ def upload_section() -> str | None:
         name, message = failed
         kept = f" {Path(current).name} is still loaded." if current else ""
         st.error(f"Could not use {name}: {message}.{kept}")
-    earlier = [stored for stored in list_uploads() if str(stored.path) != current]
+    store = services.store()
+    earlier = {str(store.upload_path(upload)): upload for upload in store.list_uploads(visible_to=access.visible_owner())
+               if str(store.upload_path(upload)) != current}
     if earlier:
-        st.selectbox("...or reopen a file uploaded before", [None] + [str(s.path) for s in earlier],
+        st.selectbox("...or reopen a file uploaded before", [None, *earlier],
                      format_func=lambda p: "choose a file" if p is None else
-                     next(f"{s.name} ({s.size / 1024:,.0f} KB)" for s in earlier if str(s.path) == p),
+                     f"{earlier[p].name} ({earlier[p].size / 1024:,.0f} KB)",
                      key="data.reopen", on_change=_on_reopen)
     return current
 

@@ -13,6 +13,7 @@ import streamlit as st
 from pages import access, services
 from pages.forms import field_widget
 from unsup_core.algorithms import get_algorithm
+from unsup_core.access import check_run_limit, require
 from unsup_core.config import describe
 from unsup_core.errors import UserError
 from unsup_core.runs.archive import export_run
@@ -33,6 +34,7 @@ def zip_download_button(store: RunStore, run_id: str) -> None:
 
 
 def _cancel(run_id: str) -> None:
+    require(access.principal(), "change", services.store().get_run(run_id))
     services.executor().cancel(run_id)
     st.toast("Cancel requested: the run stops after its current step.")
 
@@ -40,7 +42,10 @@ def _cancel(run_id: str) -> None:
 def _resume(run: RunRecord) -> None:
     steps = int(st.session_state[f"resume.steps.{run.id}"])
     try:
-        access.check_run_limit(services.store())
+        store = services.store()
+        run = store.get_run(run.id)
+        require(access.principal(), "change", run)
+        check_run_limit(store, access.principal())
         services.executor().resume(run.id, steps=steps if steps != run.steps else None)
     except UserError as error:
         st.session_state[ERROR_KEY] = str(error)
@@ -63,7 +68,7 @@ def run_controls(run: RunRecord, store: RunStore) -> None:
                       args=(run,))
     with row:
         zip_download_button(store, run.id)
-    if access.is_teacher() and row.toggle("Shared", value=run.shared, key=f"share.{run.id}",
+    if access.can_share() and row.toggle("Shared", value=run.shared, key=f"share.{run.id}",
                                           help="Shared runs are visible to every session.") != run.shared:
         store.set_shared(run.id, not run.shared)
         st.rerun()
@@ -74,15 +79,14 @@ def run_controls(run: RunRecord, store: RunStore) -> None:
 def _clone(run: RunRecord, field_names: list[str]) -> None:
     state = st.session_state
     try:
-        access.check_run_limit(services.store())
         spec = make_spec(run.algorithm, run.dataset, {name: state[f"clone.{run.id}.{name}"] for name in field_names},
                          steps=int(state[f"clone.{run.id}.steps"]), seed=int(state[f"clone.{run.id}.seed"]),
                          device=run.spec.device, dataset_options=run.spec.dataset_options)
-        handle = services.executor().submit(spec, owner=access.current_user(), parent_id=run.id)
+        run_id = access.start_run(spec, parent_id=run.id)
     except UserError as error:
         state[ERROR_KEY] = str(error)
     else:
-        services.open_run_on_next_rerun(handle.run_id)
+        services.open_run_on_next_rerun(run_id)
 
 
 def clone_form(run: RunRecord) -> None:

@@ -28,7 +28,10 @@ def confirm_delete(run_ids: list[str]) -> None:
     st.code("\n".join(run_ids))
     if st.button("Delete", type="primary", key="runs.delete.confirm"):
         for run_id in run_ids:
-            if store.get_run(run_id).is_active:
+            run = store.get_run(run_id)
+            if not access.can_change(run):
+                continue
+            if run.is_active:
                 cancel_and_wait(store, run_id)
             store.delete_run(run_id)
         st.session_state.pop("runs.table", None)
@@ -39,7 +42,7 @@ with st.expander("Import a run from a zip"):
     upload = st.file_uploader("Run archive (.zip made by Export)", type=["zip"], key="runs.import")
     if upload is not None and st.button("Import", key="runs.import.go"):
         try:
-            imported = import_run(store, io.BytesIO(upload.getvalue()))
+            imported = import_run(store, io.BytesIO(upload.getvalue()), owner=access.current_user())
         except UserError as error:
             st.error(str(error))
         else:
@@ -94,7 +97,7 @@ if len(chosen) >= 2 and compare_column.button("Compare", type="primary"):
 if len(chosen) == 1:
     with export_column:
         zip_download_button(store, chosen[0].id)
-if access.is_teacher():
+if access.can_share():
     make_shared = not all(run.shared for run in chosen)
     if share_column.button("Share with everyone" if make_shared else "Stop sharing"):
         for run in chosen:

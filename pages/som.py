@@ -38,8 +38,7 @@ def _start(dataset: str, names: list[str]) -> None:
     try:
         spec = make_spec("som", dataset, {name: state[f"som.config.{name}"] for name in names},
                          steps=int(state["som.steps"]), seed=int(state["som.seed"]), device=state["som.device"])
-        access.check_run_limit(services.store())
-        state[STARTED_KEY] = services.executor().submit(spec, owner=access.current_user()).run_id
+        state[STARTED_KEY] = access.start_run(spec)
     except UserError as error:
         state[ERROR_KEY] = str(error)
 

@@ -33,8 +33,7 @@ def _start_run(algorithm: str, dataset: str, config_names: list[str], option_nam
             algorithm, dataset, {name: state[f"config.{algorithm}.{name}"] for name in config_names},
             steps=int(state[f"steps.{algorithm}"]), seed=int(state["train.seed"]), device=state["train.device"],
             dataset_options={name: state[f"dataset.{dataset}.{name}"] for name in option_names})
-        access.check_run_limit(services.store())
-        services.open_run_on_next_rerun(services.executor().submit(spec, owner=access.current_user()).run_id)
+        services.open_run_on_next_rerun(access.start_run(spec))
     except UserError as error:
         state[ERROR_KEY] = str(error)
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import services
+from pages import access, services
 from pages.data_cluster import CLUSTER_RUN_KEY, choose_k_section, cluster_section, show_clustering_progress
 from pages.data_input import (DEFAULTS_KEY, PATH_KEY, options_key, prepare_section, prepared_dataset,
                               prepared_summary, report_section, upload_section)
@@ -13,16 +13,20 @@ from unsup_core.runs.store import RunNotFound
 
 store = services.store()
 
-# A link to a clustering (?cluster=RUN_ID, set when one starts) reopens its file and preparation.
+# A link to a clustering (?cluster=RUN_ID, set when one starts) reopens its file and preparation, for
+# whoever may see that run; to anyone else it names no run at all.
 if (reopened := st.query_params.get("cluster")) and st.session_state.get(CLUSTER_RUN_KEY) != reopened:
     try:
-        spec = store.get_run(reopened).spec
-        if spec.dataset == "file":
-            st.session_state[PATH_KEY] = spec.dataset_options["path"]
-            st.session_state.setdefault(DEFAULTS_KEY, {})[spec.dataset_options["path"]] = spec.dataset_options
+        run = store.get_run(reopened)
+        if not access.can_see(run):
+            raise RunNotFound(reopened)
+        if run.spec.dataset == "file":
+            st.session_state[PATH_KEY] = run.spec.dataset_options["path"]
+            st.session_state.setdefault(DEFAULTS_KEY, {})[run.spec.dataset_options["path"]] = run.spec.dataset_options
             st.session_state[CLUSTER_RUN_KEY] = reopened
-    except RunNotFound:
+    except RunNotFound as error:
         st.query_params.pop("cluster")
+        st.error(f"Cannot open that clustering: {error}.")
 
 st.title("Your data")
 st.caption("Upload a table or images, check what was read, prepare it, let the lab suggest how many clusters, "
@@ -50,7 +54,7 @@ except UserError as error:
     st.error(str(error))
     st.stop()
 prepared_summary(data, notes)
-runs = store.list_runs()
+runs = store.list_runs(visible_to=access.visible_owner())
 
 st.subheader("4. How many clusters?")
 choose_k_section(options, data, runs)
@@ -61,8 +65,8 @@ if clustering is None or not show_clustering_progress(clustering):
     st.stop()
 
 st.subheader(f"6. Understand the clusters ({clustering.algorithm}, run {clustering.id})")
-runs = store.list_runs()
+runs = store.list_runs(visible_to=access.visible_owner())
 figures = understand_section(options, data, clustering, runs)
 
 st.subheader("7. Export")
-export_section(options, data, clustering, store.list_runs(), figures)
+export_section(options, data, clustering, store.list_runs(visible_to=access.visible_owner()), figures)

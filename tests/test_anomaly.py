@@ -12,6 +12,7 @@ from tests.test_generative_pages import finished_run, run_page  # noqa: F401  (r
 from unsup_core.algorithms import get_algorithm
 from unsup_core.analysis.anomaly import (average_precision, detection_at, precision_at_k, planted_anomalies,
                                          scores_table)
+from unsup_core.datasets.uploads import import_file
 from unsup_core.datasets import load_dataset
 from unsup_core.viz.anomaly_views import score_panels
 from unsup_core.viz.panels import RunView, build_panels
@@ -90,7 +91,7 @@ def test_the_autoencoder_scores_an_uploaded_table(lab_home, tmp_path):
     values[broken] = rng.permuted(values[broken], axis=0) * rng.choice([-1, 1], size=(10, 6))
     path = tmp_path / "sensors.csv"
     pd.DataFrame(values, columns=[f"s{i}" for i in range(6)]).to_csv(path, index=False)
-    data = load_dataset("file", path=str(path))
+    data = load_dataset("file", path=str(import_file(path)))
     algorithm, _ = build("autoencoder_outliers", data, steps=400, bottleneck=2)
     is_broken = np.isin(np.arange(400), broken)
     assert precision_at_k(algorithm.reconstruction_errors(), is_broken) >= 0.8

@@ -9,6 +9,7 @@ from sklearn.cluster import KMeans as SklearnKMeans
 
 from unsup_core.algorithms import get_algorithm
 from unsup_core.algorithms.kmeans_estimator import KMeans, MiniBatchKMeans
+from unsup_core.datasets.uploads import import_file
 from unsup_core.datasets import Dataset, load_dataset
 
 NEW_ALGORITHMS = ["minibatch_kmeans", "agglomerative", "dbscan", "hdbscan", "gmm", "spectral", "choose_k",
@@ -181,7 +182,7 @@ def test_som_as_clustering_leaves_a_prepared_file_as_the_preparation_scaled_it(l
     rng = np.random.default_rng(0)
     values = np.concatenate([rng.normal(0, 1, (100, 3)), rng.normal(8, 1, (100, 3))])
     np.savetxt(path, values, delimiter=",", header="a,b,c", comments="")
-    prepared = load_dataset("file", path=str(path), scaling="minmax")
+    prepared = load_dataset("file", path=str(import_file(path)), scaling="minmax")
     algorithm = build("som_clustering", prepared, rows=4, cols=4, n_clusters=2)
     # not standardised a second time: the map trains on the min-max features themselves
     assert np.array_equal(algorithm.features, prepared.X)

@@ -8,7 +8,7 @@ from unsup_core.config import ConfigError
 from unsup_core.datasets import DatasetError, get_entry, list_datasets, load_dataset
 from unsup_core.datasets.files import read_file
 from unsup_core.datasets.prepare import Preparation, default_features, prepare, skewed_columns, suggested_label
-from unsup_core.datasets.uploads import list_uploads, load_file, save_upload
+from unsup_core.datasets.uploads import import_file, load_file, save_upload, uploads_root
 from unsup_core.runs.spec import make_spec
 
 CSV = ("row,age,income,city,notes,group\n"
@@ -94,7 +94,7 @@ def test_uploads_are_stored_once_and_read_through_a_cache(lab_home):
     first = save_upload(CSV.encode(), "people.csv")
     again = save_upload(CSV.encode(), "people.csv")
     assert first == again and first.is_relative_to(lab_home) and first.read_text() == CSV
-    assert [stored.name for stored in list_uploads()] == ["people.csv"]
+    assert [path.name for path in uploads_root().glob("*/*")] == ["people.csv"]
     fresh = load_file(first)
     cached = load_file(first)
     assert any(p.name.startswith(".table-") for p in first.parent.iterdir())
@@ -116,5 +116,17 @@ def test_the_file_dataset_carries_its_preparation_and_kind(lab_home, tmp_path):
         make_spec("kmeans", "file", dataset_options={"path": str(path), "label": "nope"})
     images = tmp_path / "images.npy"
     np.save(images, np.random.default_rng(0).random((20, 8, 8)))
+    images = import_file(images)
     assert get_entry("file").kind_for({"path": str(images)}) == "images"
     assert make_spec("vae", "file", dataset_options={"path": str(images)}).dataset == "file"
+
+
+def test_the_file_dataset_reads_only_files_stored_in_the_lab(lab_home, tmp_path):
+    outside = tmp_path / "secrets.csv"
+    outside.write_text(CSV)
+    stored = save_upload(CSV.encode(), "people.csv")
+    load_file(stored)  # writes the loader's cache beside the file
+    for path in (outside, "/etc/passwd", stored.parent / ".." / ".." / ".." / "runs.db",
+                 next(stored.parent.glob(".report-*"))):
+        with pytest.raises(DatasetError, match="reads only files stored in the lab"):
+            load_dataset("file", path=str(path))

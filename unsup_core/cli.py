@@ -11,6 +11,8 @@ import json
 import sys
 import time
 
+from unsup_core.identity import OPERATOR  # the CLI is the person at the server's shell: runs are theirs
+
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_ARGS = 0, 1, 2
 
 
@@ -118,7 +120,11 @@ def _dataset_argument(args) -> tuple[str, dict]:
     from unsup_core.datasets.prepare import default_features
     from unsup_core.datasets.uploads import import_file
 
-    options = {**options, **file_options, "path": str(import_file(path))}
+    from unsup_core.runs.store import RunStore
+
+    stored = import_file(path)
+    RunStore().record_upload(stored, OPERATOR)
+    options = {**options, **file_options, "path": str(stored)}
     if not options.get("features"):  # spelled out, so the run records exactly which columns it used
         loaded = open_file(options)
         options["features"] = [] if loaded.images is not None else default_features(loaded, options.get("label", ""))
@@ -137,7 +143,7 @@ def cmd_run(args) -> int:
                      device=args.device, dataset_options=dataset_options)
     store = RunStore()
     executor = LocalExecutor(store, watch_parent=args.wait)
-    handle = executor.submit(spec, owner="cli")
+    handle = executor.submit(spec, owner=OPERATOR)
     if not args.wait:
         if args.json:
             _print_json({"id": handle.run_id})
@@ -195,7 +201,7 @@ def cmd_import(args) -> int:
     from unsup_core.runs.archive import import_run
     from unsup_core.runs.store import RunStore
 
-    run_id = import_run(RunStore(), args.archive)
+    run_id = import_run(RunStore(), args.archive, owner=OPERATOR)
     _print_json({"id": run_id}) if args.json else print(run_id)
     return EXIT_OK
 

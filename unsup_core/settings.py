@@ -46,3 +46,21 @@ class SharingSettings:
         return cls(shared=shared,
                    max_active_runs_per_user=_int("UNSUP_LAB_MAX_RUNS_PER_USER", 3 if shared else 0),
                    max_upload_mb=_int("UNSUP_LAB_MAX_UPLOAD_MB", 50 if shared else 256))
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """Bounds on a run archive, checked before anything is written (``UNSUP_LAB_MAX_IMPORT_MB``...)."""
+
+    max_total_bytes: int
+    max_member_bytes: int
+    max_metric_rows: int
+    max_members: int = 20_000
+    max_compression_ratio: int = 100  # real arrays and checkpoints compress far less; bombs far more
+
+    @classmethod
+    def from_env(cls) -> "ImportLimits":
+        total_mb = _int("UNSUP_LAB_MAX_IMPORT_MB", 1024)
+        return cls(max_total_bytes=total_mb * 1024**2,
+                   max_member_bytes=min(total_mb, _int("UNSUP_LAB_MAX_IMPORT_FILE_MB", 512)) * 1024**2,
+                   max_metric_rows=_int("UNSUP_LAB_MAX_IMPORT_METRIC_ROWS", 2_000_000))

@@ -43,15 +43,20 @@ def _load_stored(path: str, image_size: int, colour: str) -> LoadedFile:
 
 
 def open_file(options: dict) -> LoadedFile:
-    """The file named by ``options['path']``; stored uploads never change, so they are kept in memory."""
-    from unsup_core.datasets.uploads import is_stored, load_file
+    """The stored upload named by ``options['path']`` (kept in memory: stored uploads never change).
+
+    Only files in the lab's own uploads are read: a path from a form, a link or an imported archive
+    must never open another file on the server.
+    """
+    from unsup_core.datasets.uploads import is_stored
 
     path, image_size, colour = options.get("path", ""), options.get("image_size", 0), options.get("colour", "auto")
     if not path:
         raise DatasetError("the file dataset needs a path option (the file to read)")
-    if is_stored(Path(path)):
-        return _load_stored(str(path), image_size, colour)
-    return load_file(path, image_size=image_size, colour=colour)
+    if not is_stored(Path(path)):
+        raise DatasetError("the file dataset reads only files stored in the lab: upload the file on the Your data "
+                           "page, or give it to `python -m unsup_core run --dataset FILE`")
+    return _load_stored(str(Path(path).resolve()), image_size, colour)
 
 
 def file_kind(options: dict) -> str:

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,18 +28,11 @@ from unsup_core.paths import data_home
 CACHE_VERSION = "v2"  # bump when the loader reads the same bytes differently
 _HASH_PREFIX = 16
 _UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
+_HASH_FOLDER = re.compile(r"[0-9a-f]{16}")
 
 
 def uploads_root() -> Path:
     return data_home() / "datasets" / "uploads"
-
-
-@dataclass
-class StoredFile:
-    path: Path
-    name: str
-    size: int
-    saved_at: float
 
 
 def _safe_name(name: str) -> str:
@@ -106,24 +98,13 @@ def import_file(path: str | Path, max_bytes: int | None = None) -> Path:
 
 
 def is_stored(path: Path) -> bool:
+    """Whether ``path`` is an uploaded file in the store: ``<uploads>/<16 hex digits>/<name>``, no cache file."""
     try:
-        return Path(path).resolve().parent.parent == uploads_root().resolve()
-    except OSError:
+        resolved = Path(path).resolve()
+        return (resolved.parent.parent == uploads_root().resolve() and _HASH_FOLDER.fullmatch(resolved.parent.name)
+                is not None and not resolved.name.startswith(".") and resolved.is_file())
+    except (OSError, RuntimeError):
         return False
-
-
-def list_uploads() -> list[StoredFile]:
-    """Stored files, newest first."""
-    root = uploads_root()
-    if not root.exists():
-        return []
-    stored = []
-    for folder in root.iterdir():
-        for path in folder.iterdir() if folder.is_dir() else []:
-            if path.is_file() and not path.name.startswith("."):
-                stat = path.stat()
-                stored.append(StoredFile(path, path.name, stat.st_size, stat.st_mtime))
-    return sorted(stored, key=lambda item: item.saved_at, reverse=True)
 
 
 def _cache_paths(path: Path, image_size: int, colour: str) -> tuple[Path, Path, Path]:

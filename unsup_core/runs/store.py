@@ -12,6 +12,7 @@ import io
 import json
 import math
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -73,6 +74,16 @@ CREATE TABLE IF NOT EXISTS metrics (
     wall_time REAL NOT NULL,
     PRIMARY KEY (series_id, step)
 ) WITHOUT ROWID;
+-- Who owns which stored file: one row per (file, owner); the same bytes uploaded by two users are
+-- stored once and owned by both.
+CREATE TABLE IF NOT EXISTS uploads (
+    id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    saved_at REAL NOT NULL,
+    PRIMARY KEY (id, owner)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (
     run_id TEXT NOT NULL,
     step INTEGER NOT NULL,
@@ -89,7 +100,7 @@ class RunStateError(UserError):
 
 class RunNotFound(UserError):
     def __init__(self, run_id: str) -> None:
-        super().__init__(f"no run with id {run_id!r}; see `python -m unsup_core list`")
+        super().__init__(f"no run with id {str(run_id)[:40]!r}; see `python -m unsup_core list`")
 
 
 @dataclass
@@ -150,16 +161,61 @@ class RunRecord:
         }
 
 
+class DamagedRun(UserError):
+    """A stored run whose record cannot be read; listings skip it, opening it says so."""
+
+
+@dataclass(frozen=True)
+class UploadRecord:
+    """A user's file in the store: ``id`` is ``<content hash>/<name>``, derived, never taken from input."""
+
+    id: str
+    name: str
+    size: int
+    owners: frozenset[str]
+    saved_at: float
+    shared: bool = False  # a run on it is shared with everyone
+
+
 def _record(row: sqlite3.Row) -> RunRecord:
     values = dict(row)
-    values["spec"] = RunSpec(**json.loads(values["spec"]))
-    values["cancel_requested"] = bool(values["cancel_requested"])
-    values["shared"] = bool(values["shared"])
-    return RunRecord(**values)
+    try:
+        values["spec"] = RunSpec(**json.loads(values["spec"]))
+        values["cancel_requested"] = bool(values["cancel_requested"])
+        values["shared"] = bool(values["shared"])
+        record = RunRecord(**values)
+        for name in ("created_at", "queued_at", "started_at", "updated_at", "ended_at"):
+            value = getattr(record, name)
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)):
+                raise TypeError(f"{name} is {value!r}")
+    except (TypeError, ValueError) as error:
+        raise DamagedRun(f"run {values.get('id')!r} has a damaged record ({error}); delete it with "
+                         "`python -m unsup_core delete ID --yes`") from None
+    return record
+
+
+def _records(rows: list[sqlite3.Row]) -> list[RunRecord]:
+    """Decoded rows; one damaged run must not hide every other run from every user."""
+    records = []
+    for row in rows:
+        try:
+            records.append(_record(row))
+        except DamagedRun:
+            continue
+    return records
+
+
+UPLOAD_FOLDER = re.compile(r"[0-9a-f]{16}")
+RUN_ID_PATTERN = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
 
 def _new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def is_run_id(value: object) -> bool:
+    """Ids are made by the store only; anything else (from a URL, a file, a CLI argument) names no run."""
+    return isinstance(value, str) and RUN_ID_PATTERN.fullmatch(value) is not None
 
 
 class RunStore:
@@ -221,6 +277,8 @@ class RunStore:
         return self._execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() is not None
 
     def get_run(self, run_id: str) -> RunRecord:
+        if not is_run_id(run_id):
+            raise RunNotFound(run_id)
         row = self._execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise RunNotFound(run_id)
@@ -241,12 +299,12 @@ class RunStore:
         sql += " ORDER BY created_at DESC, id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [_record(row) for row in self._execute(sql, params).fetchall()]
+        return _records(self._execute(sql, params).fetchall())
 
     def queued_runs(self) -> list[RunRecord]:
         """Waiting runs in the order they will start."""
         rows = self._execute("SELECT * FROM runs WHERE status='queued' ORDER BY queued_at, id").fetchall()
-        return [_record(row) for row in rows]
+        return _records(rows)
 
     def set_worker(self, run_id: str, pid: int) -> None:
         """Record the process that will train a queued run, so a dead one can be noticed."""
@@ -438,27 +496,113 @@ class RunStore:
             "SELECT s.name, m.step, m.value, m.wall_time FROM series s JOIN metrics m ON m.series_id = s.id"
             " WHERE s.run_id=? ORDER BY s.name, m.step", (run_id,))]
 
-    def insert_imported(self, record: dict, spec: RunSpec, rows: list[tuple], snapshot_steps: list[int]) -> None:
-        """Add a run read from an archive (its folder already in place) in one transaction."""
-        run_id = record["id"]
+    def add_imported_run(self, spec: RunSpec, record: dict, staging: Path, metrics: "ImportedMetrics",
+                         snapshot_steps: list[int], *, owner: str) -> str:
+        """Add a run read from an archive under a new id made here; ``staging`` becomes its folder.
+
+        ``record`` holds only checked fields (status, step, timestamps, error, device label). The run
+        belongs to ``owner`` and is not shared, whatever the archive said. All or nothing: on any
+        failure no row stays and the folder is removed.
+        """
+        for _ in range(10):
+            run_id = _new_run_id()
+            if not self.has_run(run_id) and not self.run_dir(run_id).exists():
+                break
+        else:
+            raise RuntimeError("could not allocate a unique run id")
+        staging.rename(self.run_dir(run_id))
         connection = self._connect()
-        connection.execute("BEGIN IMMEDIATE")
         try:
-            columns = [*record, "spec", "updated_at"]
-            connection.execute(
-                f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                (*record.values(), json.dumps(spec.as_dict()), time.time()))
-            ids = self._series_ids(connection, run_id, {row[0] for row in rows})
-            connection.executemany(
-                "INSERT INTO metrics (series_id, step, value, wall_time) VALUES (?,?,?,?)",
-                [(ids[name], step, value, wall_time) for name, step, value, wall_time in rows])
-            connection.executemany(
-                "INSERT INTO snapshots (run_id, step, file, wall_time) VALUES (?,?,?,?)",
-                [(run_id, step, f"runs/{run_id}/snapshots/{step:09d}.npz", time.time()) for step in snapshot_steps])
-            connection.execute("COMMIT")
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                values = {**record, "id": run_id, "algorithm": spec.algorithm, "dataset": spec.dataset,
+                          "spec": json.dumps(spec.as_dict()), "steps": spec.steps, "owner": owner, "shared": 0,
+                          "queued_at": record["created_at"], "updated_at": time.time()}
+                connection.execute(f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                                   tuple(values.values()))
+                ids = self._series_ids(connection, run_id, set(metrics.names))
+                series = [ids[name] for name in metrics.names]
+                connection.executemany(
+                    "INSERT INTO metrics (series_id, step, value, wall_time) VALUES (?,?,?,?)",
+                    ((series[code], int(step), _finite_or_none(value), float(wall))
+                     for code, step, value, wall in zip(metrics.codes, metrics.steps, metrics.values,
+                                                        metrics.wall_times)))
+                connection.executemany(
+                    "INSERT INTO snapshots (run_id, step, file, wall_time) VALUES (?,?,?,?)",
+                    [(run_id, step, f"runs/{run_id}/snapshots/{step:09d}.npz", time.time()) for step in snapshot_steps])
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
         except BaseException:
-            connection.execute("ROLLBACK")
+            shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
             raise
+        return run_id
+
+    # -- uploads ------------------------------------------------------------------------------
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home / "datasets" / "uploads"
+
+    def upload_id(self, path: str | Path) -> str | None:
+        """``<hash>/<name>`` when ``path`` is a file stored in this store's uploads, else None."""
+        try:
+            resolved = Path(path).resolve(strict=True)
+            relative = resolved.relative_to(self.uploads_dir.resolve())
+        except (OSError, ValueError, RuntimeError):
+            return None
+        parts = relative.parts
+        if len(parts) != 2 or not UPLOAD_FOLDER.fullmatch(parts[0]) or parts[1].startswith(".") \
+                or not resolved.is_file():
+            return None
+        return "/".join(parts)
+
+    def record_upload(self, path: str | Path, owner: str) -> UploadRecord:
+        """Make ``owner`` an owner of the stored file at ``path``."""
+        upload_id = self.upload_id(path)
+        if upload_id is None:
+            raise UserError(f"{Path(path).name} is not a file stored in the lab")
+        size = (self.uploads_dir / upload_id).stat().st_size
+        self._execute("INSERT OR IGNORE INTO uploads (id, owner, name, size, saved_at) VALUES (?,?,?,?,?)",
+                      (upload_id, owner, upload_id.split("/", 1)[1], size, time.time()))
+        return self.get_upload(upload_id)
+
+    def get_upload(self, upload_id: str) -> UploadRecord | None:
+        rows = self._execute("SELECT owner, name, size, saved_at FROM uploads WHERE id=?", (upload_id,)).fetchall()
+        path = self.uploads_dir / upload_id
+        if not path.is_file():
+            return None
+        if not rows:  # stored before owners were recorded: nobody's but the teacher's
+            stat = path.stat()
+            return UploadRecord(upload_id, path.name, stat.st_size, frozenset(), stat.st_mtime,
+                                self._used_by_shared_run(path))
+        return UploadRecord(upload_id, rows[0]["name"], rows[0]["size"], frozenset(row["owner"] for row in rows),
+                            min(row["saved_at"] for row in rows), self._used_by_shared_run(path))
+
+    def upload_for_path(self, path: str | Path) -> UploadRecord | None:
+        upload_id = self.upload_id(path) if path else None
+        return None if upload_id is None else self.get_upload(upload_id)
+
+    def upload_path(self, upload: UploadRecord) -> Path:
+        return self.uploads_dir / upload.id
+
+    def list_uploads(self, *, visible_to: str | None = None) -> list[UploadRecord]:
+        """Stored files with recorded owners, newest first; with ``visible_to``, only that owner's."""
+        if visible_to is None:
+            ids = [row[0] for row in self._execute("SELECT DISTINCT id FROM uploads")]
+        else:
+            ids = [row[0] for row in self._execute("SELECT id FROM uploads WHERE owner=?", (visible_to,))]
+        uploads = [upload for upload in map(self.get_upload, ids) if upload is not None]
+        return sorted(uploads, key=lambda upload: upload.saved_at, reverse=True)
+
+    def _used_by_shared_run(self, path: Path) -> bool:
+        rows = self._execute("SELECT spec FROM runs WHERE shared=1 AND dataset='file'").fetchall()
+        target = str(path.resolve())
+        for (spec,) in rows:
+            stored = json.loads(spec).get("dataset_options", {}).get("path", "")
+            if stored and str(Path(stored).resolve()) == target:
+                return True
+        return False
 
     def count_metric_rows(self, run_id: str) -> int:
         return self._execute("SELECT COUNT(*) FROM series s JOIN metrics m ON m.series_id = s.id WHERE s.run_id=?",
@@ -466,6 +610,8 @@ class RunStore:
 
     # -- artifacts ----------------------------------------------------------------------------
     def run_dir(self, run_id: str) -> Path:
+        if not is_run_id(run_id):  # a path is only ever made from a store-made id
+            raise RunNotFound(run_id)
         return self.runs_dir / run_id
 
     def save_snapshot(self, run_id: str, step: int, arrays: dict[str, np.ndarray]) -> None:
