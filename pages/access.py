@@ -18,7 +18,7 @@ from pages import services
 from unsup_core import access, identity
 from unsup_core.access import LoginThrottle, Principal
 from unsup_core.runs.store import RunRecord, UploadRecord
-from unsup_core.settings import SharingSettings
+from unsup_core.settings import LoginLimits, SharingSettings
 
 USER_COOKIE = "unsup_lab_user"
 _USER_KEY = "access.user"
@@ -37,7 +37,15 @@ def _secret(home: str) -> bytes:
 
 @st.cache_resource(show_spinner=False)
 def _throttle() -> LoginThrottle:
-    return LoginThrottle()  # one per server process: guesses from every session count together
+    # One per server process: guesses from every session count together.
+    limits = LoginLimits.from_env()
+    return LoginThrottle(max_failures=limits.max_failures, lockout=limits.lockout_seconds)
+
+
+@st.cache_resource(show_spinner=False)
+def _teacher_browsers() -> set[str]:
+    """Signed browser ids that entered the teacher password: a reload or a new tab keeps teacher mode."""
+    return set()
 
 
 def _secrets_get(name: str):
@@ -83,7 +91,7 @@ def is_teacher() -> bool:
         teachers = _secrets_get("teacher_emails") or []
         if st.user.get("email") in teachers:
             return True
-    return bool(st.session_state.get(_TEACHER_KEY))
+    return bool(st.session_state.get(_TEACHER_KEY)) or current_user() in _teacher_browsers()
 
 
 def principal() -> Principal:
@@ -107,6 +115,7 @@ def _check_password() -> None:
     elif hmac.compare_digest(attempt.encode(), str(teacher_password()).encode()):
         throttle.record_success(client)
         st.session_state[_TEACHER_KEY] = True
+        _teacher_browsers().add(current_user())
         st.session_state.pop(_LOGIN_ERROR_KEY, None)
     else:
         throttle.record_failure(client)
@@ -117,10 +126,11 @@ def teacher_login() -> None:
     """Sidebar form for the teacher's password (only when one is configured)."""
     if teacher_password() is None:
         return
-    if st.session_state.get(_TEACHER_KEY):
+    if is_teacher():
         st.caption("Teacher controls on")
         if st.button("Leave teacher mode", key="access.logout"):
             st.session_state[_TEACHER_KEY] = False
+            _teacher_browsers().discard(current_user())
             st.rerun()
         return
     with st.popover("Teacher"):

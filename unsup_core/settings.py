@@ -64,3 +64,16 @@ class ImportLimits:
         return cls(max_total_bytes=total_mb * 1024**2,
                    max_member_bytes=min(total_mb, _int("UNSUP_LAB_MAX_IMPORT_FILE_MB", 512)) * 1024**2,
                    max_metric_rows=_int("UNSUP_LAB_MAX_IMPORT_METRIC_ROWS", 2_000_000))
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """Wrong teacher passwords a client may try before it is locked out, and for how long."""
+
+    max_failures: int
+    lockout_seconds: int
+
+    @classmethod
+    def from_env(cls) -> "LoginLimits":
+        return cls(max_failures=max(1, _int("UNSUP_LAB_LOGIN_MAX_FAILURES", 5)),
+                   lockout_seconds=_int("UNSUP_LAB_LOGIN_LOCKOUT_SECONDS", 900))

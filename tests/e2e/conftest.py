@@ -34,16 +34,17 @@ def _free_port() -> int:
 class AppServer:
     """`streamlit run app.py` on a free port with its own run store."""
 
-    def __init__(self, home: Path, log_path: Path) -> None:
+    def __init__(self, home: Path, log_path: Path, env: dict | None = None, secrets: Path | None = None) -> None:
         self.home = home
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = open(log_path, "ab")
-        env = {**os.environ, "UNSUP_LAB_HOME": str(home), "UNSUP_LAB_WARM_WORKERS": "1"}
+        env = {**os.environ, "UNSUP_LAB_HOME": str(home), "UNSUP_LAB_WARM_WORKERS": "1", **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+             *(["--secrets.files", str(secrets)] if secrets else [])],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
@@ -71,8 +72,8 @@ def start_app(tmp_path):
     """Start servers on demand (several may share a run store); all are stopped afterwards."""
     servers = []
 
-    def start(home: Path | None = None) -> AppServer:
-        server = AppServer(home or tmp_path / "lab", tmp_path / f"streamlit-{len(servers)}.log")
+    def start(home: Path | None = None, env: dict | None = None, secrets: Path | None = None) -> AppServer:
+        server = AppServer(home or tmp_path / "lab", tmp_path / f"streamlit-{len(servers)}.log", env, secrets)
         servers.append(server)
         return server
 
