@@ -39,7 +39,9 @@ def confirm_delete(run_ids: list[str]) -> None:
 
 
 with st.expander("Import a run from a zip"):
-    upload = st.file_uploader("Run archive (.zip made by Export)", type=["zip"], key="runs.import")
+    upload = st.file_uploader("Run archive (.zip made by Export)", type=["zip"], key="runs.import",
+                              max_upload_size=access.settings().max_upload_mb,
+                              help="The run becomes yours, with a new id; its settings are checked like a new run's.")
     if upload is not None and st.button("Import", key="runs.import.go"):
         try:
             imported = import_run(store, io.BytesIO(upload.getvalue()), owner=access.current_user())
