@@ -8,11 +8,13 @@ from pages import access, services
 
 ASSETS = Path(__file__).parent / "assets"
 
-st.set_page_config(page_title="Unsupervised Lab", page_icon=":material/scatter_plot:", layout="wide")
+# The icon is a local file: a material-icon name makes the browser fetch the favicon from a font host.
+st.set_page_config(page_title="Unsupervised Lab", page_icon=str(ASSETS / "icon.svg"), layout="wide")
 st.logo(str(ASSETS / "logo.svg"), icon_image=str(ASSETS / "icon.svg"))
 
 navigation = st.navigation([
-    st.Page(services.TRAIN_PAGE, title="Train", icon=":material/model_training:", default=True),
+    st.Page(services.HOME_PAGE, title="Home", icon=":material/home:", default=True),
+    st.Page(services.TRAIN_PAGE, title="Train", icon=":material/model_training:"),
     st.Page(services.RUN_PAGE, title="Run", icon=":material/monitoring:"),
     st.Page(services.RUNS_PAGE, title="Runs", icon=":material/list:"),
     st.Page(services.DATA_PAGE, title="Your data", icon=":material/upload_file:"),

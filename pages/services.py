@@ -20,6 +20,7 @@ FAST_REFRESH_SECONDS = 0.5
 FAST_REFRESH_WINDOW_SECONDS = 15.0
 REFRESH_SECONDS = float(os.environ.get("UNSUP_LAB_REFRESH_SECONDS", "1.0"))
 
+HOME_PAGE = "pages/home.py"
 RUN_PAGE = "pages/run.py"
 TRAIN_PAGE = "pages/train.py"
 RUNS_PAGE = "pages/runs.py"

@@ -15,7 +15,18 @@ TIMEOUT = 60  # the first script run imports torch
 @pytest.fixture
 def app(lab_home, monkeypatch):
     monkeypatch.setenv("UNSUP_LAB_WARM_WORKERS", "0")
-    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/train.py")
+    return at
+
+
+def test_home_offers_three_ways_in_and_explains_every_model(lab_home, monkeypatch):
+    monkeypatch.setenv("UNSUP_LAB_WARM_WORKERS", "0")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert {"Learn how a model works", "Cluster my own data", "Run a class"} <= {h.value for h in at.subheader}
+    titles = [expander.label for expander in at.expander]
+    assert all(any(title.startswith(f"{cls.title}:") for title in titles) for cls in list_algorithms())
 
 
 def _selectbox(at, label):

@@ -19,7 +19,7 @@ def metric_value(page: Page, label: str):
 
 
 def test_autoencoder_finds_planted_digits_and_the_threshold_regrades_them(page: Page, app_server: str, tmp_path):
-    page.goto(app_server)
+    page.goto(f"{app_server}/train")
     wait_until_rendered(page)
     choose(page, "Dataset", re.compile(r"^digits_anomalies\b"))
     choose_algorithm(page, "autoencoder_outliers", "bottleneck")

@@ -38,7 +38,7 @@ def wait_for_traces(page: Page, title: str, condition: str, timeout: float = 60_
 
 def test_simclr_on_shapes_draws_the_probe_against_raw_pixels_and_the_held_out_embedding(page: Page, app_server: str):
     steps, probe_every = 60, 20
-    page.goto(app_server)
+    page.goto(f"{app_server}/train")
     wait_until_rendered(page)
     choose(page, "Dataset", re.compile(r"^shapes\b"))
     choose_algorithm(page, "simclr", "temperature")
@@ -78,7 +78,7 @@ def test_simclr_on_shapes_draws_the_probe_against_raw_pixels_and_the_held_out_em
 
 def test_semi_supervised_on_digits_draws_accuracy_against_labels_and_the_labelled_map(page: Page, app_server: str):
     labels_per_class, steps = 5, 4
-    page.goto(app_server)
+    page.goto(f"{app_server}/train")
     wait_until_rendered(page)
     choose(page, "Dataset", re.compile(r"^digits\b"))
     choose_algorithm(page, "semi_supervised", "labels per class")

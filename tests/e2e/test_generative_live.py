@@ -29,7 +29,7 @@ TIMELINE_STEP = f"""() => {{
 
 
 def test_a_dcgan_run_shows_its_samples_changing_and_scrubs_back_in_time(page: Page, app_server: str):
-    page.goto(app_server)
+    page.goto(f"{app_server}/train")
     wait_until_rendered(page)
     choose_algorithm(page, "dcgan", "base channels")
     fill(page, "steps", 100000)

@@ -18,7 +18,7 @@ HEXAGON_TRACES = f"""(part) => {{
 
 
 def test_train_a_som_on_digits_and_see_its_u_matrix_and_prototypes(page: Page, app_server: str):
-    page.goto(app_server)
+    page.goto(f"{app_server}/train")
     wait_until_rendered(page)
     page.get_by_role("link", name="SOM").click()
     expect(page.get_by_role("heading", name="Self-organizing map")).to_be_visible()

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.e2e
 
 
 def start_vae(page: Page, base_url: str, steps: int) -> str:
-    page.goto(base_url)
+    page.goto(f"{base_url}/train")
     wait_until_rendered(page)
     choose_algorithm(page, "vae", "latent dim")
     fill(page, "steps", steps)

@@ -9,7 +9,7 @@ from unsup_core.algorithms.base import Algorithm
 from unsup_core.errors import UserError
 
 _REGISTRY: dict[str, type[Algorithm]] = {}
-_NOT_ALGORITHM_MODULES = {"base"}
+_NOT_ALGORITHM_MODULES = {"base", "catalogue"}
 
 
 class UnknownAlgorithm(UserError):

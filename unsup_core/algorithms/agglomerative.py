@@ -49,6 +49,7 @@ def dendrogram_arrays(linkage: np.ndarray, n_clusters: int, leaves: int = DENDRO
 @register
 class AgglomerativeAlgorithm(EstimatorAlgorithm):
     name = "agglomerative"
+    title = "Agglomerative (Ward) clustering"
     Config = AgglomerativeConfig
     default_steps = 1
     max_samples = 10_000

@@ -54,6 +54,7 @@ class Autoencoder(nn.Module):
 @register
 class AutoencoderOutliers(OutlierDetector):
     name = "autoencoder_outliers"
+    title = "Autoencoder anomaly scores"
     Config = AutoencoderOutlierConfig
     default_steps = 500
     summary = "Anomaly score = how badly an autoencoder rebuilds each row; trains live."

@@ -23,6 +23,7 @@ class Algorithm(ABC):
     """Base class: subclasses set the class attributes and implement the protocol methods."""
 
     name: ClassVar[str]
+    title: ClassVar[str] = ""  # a readable name for menus ("Variational autoencoder (VAE)")
     family: ClassVar[str]  # "clustering", "generative", "som", "embedding", ...
     accepts: ClassVar[tuple[str, ...]]  # dataset kinds: "images", "table", "points2d"
     Config: ClassVar[type]
@@ -48,6 +49,7 @@ class Algorithm(ABC):
     def describe(cls) -> dict:
         return {
             "name": cls.name,
+            "title": cls.title or cls.name,
             "family": cls.family,
             "accepts": list(cls.accepts),
             "default_steps": cls.default_steps,

@@ -28,6 +28,7 @@ class ChooseKConfig:
 @register
 class ChooseK(Algorithm):
     name = "choose_k"
+    title = "Choose k for me"
     family = "model selection"
     accepts = ("table", "points2d", "images")
     Config = ChooseKConfig

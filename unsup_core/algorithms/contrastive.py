@@ -47,6 +47,7 @@ def nt_xent(z_first: torch.Tensor, z_second: torch.Tensor, temperature: float) -
 @register
 class SimCLR(SelfSupervisedAlgorithm):
     name = "simclr"
+    title = "SimCLR (contrastive)"
     Config = ContrastiveConfig
     default_steps = 1500
     summary = "Contrastive learning: features that agree across augmentations of an image, probed linearly."
@@ -56,9 +57,11 @@ gives features $h = f(x)$ and a small projection head $g$ gives $z = g(h)$. For 
 the two views of the same image are a **positive pair**; the other $2B-2$ views are **negatives**.
 The NT-Xent loss pulls positives together and pushes negatives apart on the unit sphere:
 
-$$\mathcal{L} = -\frac{1}{2B}\sum_{i=1}^{2B} \log
+$$
+\mathcal{L} = -\frac{1}{2B}\sum_{i=1}^{2B} \log
 \frac{\exp(\mathrm{sim}(z_i, z_{j(i)})/\tau)}{\sum_{k \ne i} \exp(\mathrm{sim}(z_i, z_k)/\tau)},
-\qquad \mathrm{sim}(u, v) = \frac{u^\top v}{\lVert u\rVert\,\lVert v\rVert}$$
+\qquad \mathrm{sim}(u, v) = \frac{u^\top v}{\lVert u\rVert\,\lVert v\rVert}
+$$
 
 where $j(i)$ is the other view of the same image and $\tau$ the temperature. No labels are used.
 

@@ -37,6 +37,7 @@ class DCGANConfig:
 @register
 class DCGAN(GAN):
     name = "dcgan"
+    title = "DCGAN (images)"
     accepts = ("images",)
     Config = DCGANConfig
     default_steps = 3000
@@ -49,8 +50,10 @@ $D(x)$ is the probability that $x$ is a real image. All weights start from $\mat
 The game is Goodfellow's $\min_G \max_D \mathbb{E}_x[\log D(x)] + \mathbb{E}_z[\log(1 - D(G(z)))]$;
 each step takes one Adam step (lr $2\cdot10^{-4}$, $\beta_1 = 0.5$) on
 
-$$\mathcal{L}_D = -\mathbb{E}_{x}[\log D(x)] - \mathbb{E}_{z}[\log(1 - D(G(z)))] \quad\text{(d_loss)},
-\qquad \mathcal{L}_G = -\mathbb{E}_{z}[\log D(G(z))] \quad\text{(g_loss)},$$
+$$
+\mathcal{L}_D = -\mathbb{E}_{x}[\log D(x)] - \mathbb{E}_{z}[\log(1 - D(G(z)))] \quad\text{(d\_loss)},
+\qquad \mathcal{L}_G = -\mathbb{E}_{z}[\log D(G(z))] \quad\text{(g\_loss)},
+$$
 
 the generator using the **non-saturating** loss (the minimax $\log(1 - D(G(z)))$ has vanishing
 gradients while $D$ wins easily).

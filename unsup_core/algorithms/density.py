@@ -44,6 +44,7 @@ class DBSCANConfig:
 @register
 class DBSCANAlgorithm(EstimatorAlgorithm):
     name = "dbscan"
+    title = "DBSCAN"
     Config = DBSCANConfig
     default_steps = 1
     max_samples = 100_000
@@ -87,6 +88,7 @@ class HDBSCANConfig:
 @register
 class HDBSCANAlgorithm(EstimatorAlgorithm):
     name = "hdbscan"
+    title = "HDBSCAN"
     Config = HDBSCANConfig
     default_steps = 1
     max_samples = 50_000

@@ -39,6 +39,7 @@ class EmbeddingConfig:
 @register
 class Embedding(Algorithm):
     name = "embedding"
+    title = "PCA / t-SNE / UMAP map"
     family = "embedding"
     accepts = ("table", "points2d", "images")
     Config = EmbeddingConfig

@@ -46,6 +46,7 @@ def nonsaturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 @register
 class GAN(AdversarialAlgorithm):
     name = "gan"
+    title = "GAN on 2-D points"
     accepts = ("points2d",)
     Config = GANConfig
     default_steps = 3000
@@ -56,8 +57,10 @@ $D$ outputs the probability $D(x)$ that a point is real. They play the minimax g
 $\min_G \max_D \; \mathbb{E}_{x}[\log D(x)] + \mathbb{E}_{z}[\log(1 - D(G(z)))]$.
 Each step takes one Adam step for each network; what we actually minimise is
 
-$$\mathcal{L}_D = -\mathbb{E}_{x}[\log D(x)] - \mathbb{E}_{z}[\log(1 - D(G(z)))] \quad\text{(d_loss)},
-\qquad \mathcal{L}_G = -\mathbb{E}_{z}[\log D(G(z))] \quad\text{(g_loss)}.$$
+$$
+\mathcal{L}_D = -\mathbb{E}_{x}[\log D(x)] - \mathbb{E}_{z}[\log(1 - D(G(z)))] \quad\text{(d\_loss)},
+\qquad \mathcal{L}_G = -\mathbb{E}_{z}[\log D(G(z))] \quad\text{(g\_loss)}.
+$$
 
 $\mathcal{L}_G$ is the **non-saturating** loss: minimising $\log(1 - D(G(z)))$, the minimax term, gives
 almost no gradient when $D$ easily rejects the fakes, which is exactly the situation at the start.

@@ -80,6 +80,7 @@ class GaussianMixtureConfig:
 @register
 class GaussianMixtureAlgorithm(EstimatorAlgorithm):
     name = "gmm"
+    title = "Gaussian mixture"
     Config = GaussianMixtureConfig
     default_steps = 200
     summary = "Gaussian mixture: soft, elliptical clusters fitted by expectation-maximisation."

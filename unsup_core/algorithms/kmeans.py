@@ -25,6 +25,7 @@ class KMeansConfig:
 @register
 class KMeansAlgorithm(EstimatorAlgorithm):
     name = "kmeans"
+    title = "k-means"
     Config = KMeansConfig
     default_steps = 100
     summary = "Lloyd's k-means: assign each point to its nearest centre, move centres to their means."

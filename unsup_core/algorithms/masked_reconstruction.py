@@ -37,6 +37,7 @@ def patch_mask(batch: int, height: int, width: int, patch: int, ratio: float,
 @register
 class MaskedReconstruction(SelfSupervisedAlgorithm):
     name = "masked_reconstruction"
+    title = "Masked reconstruction"
     Config = MaskedConfig
     default_steps = 1500
     summary = "Hide patches of each image and learn to fill them in; the encoder's features are probed linearly."
@@ -45,7 +46,9 @@ Each image $x$ loses a random fraction of its patches: with $m$ the mask (1 = hi
 $\tilde x = (1-m)\odot x$ together with $m$ itself, and a decoder predicts the whole image $\hat x$.
 Only hidden pixels are scored:
 
-$$\mathcal{L} = \frac{\sum_p m_p\,(\hat x_p - x_p)^2}{\sum_p m_p}.$$
+$$
+\mathcal{L} = \frac{\sum_p m_p\,(\hat x_p - x_p)^2}{\sum_p m_p}.
+$$
 
 To fill a hole the model must know what kind of image it is looking at (a stroke continues, a square
 has straight edges), so its features come to describe the content. No labels are used; a **linear

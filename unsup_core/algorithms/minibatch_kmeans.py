@@ -26,6 +26,7 @@ class MiniBatchKMeansConfig:
 @register
 class MiniBatchKMeansAlgorithm(EstimatorAlgorithm):
     name = "minibatch_kmeans"
+    title = "Mini-batch k-means"
     Config = MiniBatchKMeansConfig
     default_steps = 100
     summary = "k-means for large data: centres learn from small random batches, a few passes suffice."
@@ -35,7 +36,9 @@ $J = \sum_i \min_j \lVert x_i - \mu_j \rVert^2$, but moves the centres after eve
 batch $B$ instead of after a full pass. For each centre $j$ that received $n_j$ points of the batch,
 with mean $\bar x_j$, and $N_j$ points in all so far:
 
-$$\mu_j \leftarrow \mu_j + \frac{n_j}{N_j}\,(\bar x_j - \mu_j).$$
+$$
+\mu_j \leftarrow \mu_j + \frac{n_j}{N_j}\,(\bar x_j - \mu_j).
+$$
 
 The step $n_j / N_j$ shrinks as a centre accumulates points, so centres settle. One step of this run
 is one **epoch** (every row visited once, in a new random order), followed by an exact assignment of

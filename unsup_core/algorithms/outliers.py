@@ -95,6 +95,7 @@ class OutlierDetector(Algorithm):
 @register
 class OutlierScores(OutlierDetector):
     name = "outliers"
+    title = "Isolation Forest / LOF outliers"
     Config = OutlierConfig
     default_steps = 1
     summary = "An outlier score for every row (Isolation Forest or LOF); flags the most unusual ones."

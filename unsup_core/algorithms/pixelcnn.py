@@ -120,6 +120,7 @@ def binarise(X: np.ndarray) -> np.ndarray:
 @register
 class PixelCNN(Algorithm):
     name = "pixelcnn"
+    title = "PixelCNN"
     family = "generative"
     accepts = ("images",)
     Config = PixelCNNConfig
@@ -134,8 +135,10 @@ pixel (first layer, mask A) and on everything after it, so output $i$ cannot pee
 pixels, and one forward pass computes all $D$ conditionals in parallel. Training minimises the exact
 negative log-likelihood, in **bits per dimension**:
 
-$$\text{nll\_bits\_per\_dim} = \frac{1}{D \ln 2}\,\Big(-\sum_{i=1}^{D} \big[x_i \log p_i + (1 - x_i)\log(1 - p_i)\big]\Big),
-\qquad p_i = p(x_i = 1 \mid x_{<i}).$$
+$$
+\text{nll\_bits\_per\_dim} = \frac{1}{D \ln 2}\,\Big(-\sum_{i=1}^{D} \big[x_i \log p_i + (1 - x_i)\log(1 - p_i)\big]\Big),
+\qquad p_i = p(x_i = 1 \mid x_{<i}).
+$$
 
 1 bit/dim is a fair coin per pixel; good models of binarised digits reach far below that.
 

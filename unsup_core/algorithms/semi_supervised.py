@@ -49,6 +49,7 @@ def draw_labelled(labels: np.ndarray, per_class: int, rng: np.random.Generator) 
 @register
 class SemiSupervised(Algorithm):
     name = "semi_supervised"
+    title = "Label spreading / self-training"
     family = "semi-supervised"
     accepts = ("images", "table", "points2d")
     Config = SemiSupervisedConfig

@@ -71,6 +71,7 @@ class SOMConfig:
 @register
 class SOMAlgorithm(Algorithm):
     name = "som"
+    title = "Self-organizing map"
     family = "som"
     accepts = ("images", "table", "points2d")
     Config = SOMConfig
@@ -81,8 +82,10 @@ A **self-organizing map** is a grid of units, each with a weight vector $w_k$ in
 For every sample $x$ the **best-matching unit** $b = \arg\min_k \lVert x - w_k \rVert$ and its map
 neighbours move towards $x$:
 
-$$w_k \leftarrow w_k + \eta(t)\, h_{\sigma(t)}(b, k)\, (x - w_k), \qquad
-h_\sigma(b, k) = e^{-d(b,k)^2 / 2\sigma^2}\ \text{(gaussian)},$$
+$$
+w_k \leftarrow w_k + \eta(t)\, h_{\sigma(t)}(b, k)\, (x - w_k), \qquad
+h_\sigma(b, k) = e^{-d(b,k)^2 / 2\sigma^2}\ \text{(gaussian)},
+$$
 
 where $d(b, k)$ is the distance between the units *on the map*. Units that are close on the map
 are pulled towards the same samples, so they end up similar: the map is a 2-D picture of the data

@@ -30,6 +30,7 @@ class SOMClusteringConfig(SOMConfig):
 @register
 class SOMClusteringAlgorithm(SOMAlgorithm):
     name = "som_clustering"
+    title = "SOM clustering"
     family = "clustering"
     assigns_clusters = True
     Config = SOMClusteringConfig

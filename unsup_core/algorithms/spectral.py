@@ -24,6 +24,7 @@ class SpectralConfig:
 @register
 class SpectralAlgorithm(EstimatorAlgorithm):
     name = "spectral"
+    title = "Spectral clustering"
     Config = SpectralConfig
     default_steps = 1
     max_samples = 10_000

@@ -88,6 +88,7 @@ def to_display(pixels: torch.Tensor, image_shape: tuple[int, ...]) -> np.ndarray
 @register
 class VAE(Algorithm):
     name = "vae"
+    title = "Variational autoencoder (VAE)"
     family = "generative"
     accepts = ("images",)
     Config = VAEConfig
@@ -98,9 +99,11 @@ An **encoder** maps an image $x$ to a Gaussian $q(z \mid x) = \mathcal{N}(\mu(x)
 over a small latent vector $z$; a **decoder** maps $z$ back to pixel probabilities $p(x \mid z)$.
 Training maximises the evidence lower bound; we minimise its negative, per image:
 
-$$\mathcal{L} = \underbrace{\mathbb{E}_{q(z\mid x)}[-\log p(x \mid z)]}_{\text{recon}}
+$$
+\mathcal{L} = \underbrace{\mathbb{E}_{q(z\mid x)}[-\log p(x \mid z)]}_{\text{recon}}
 + \beta\,\underbrace{\mathrm{KL}\big(q(z \mid x)\,\|\,\mathcal{N}(0, I)\big)}_{\text{kl}},
-\qquad \mathrm{KL} = -\tfrac12 \sum_j \big(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\big).$$
+\qquad \mathrm{KL} = -\tfrac12 \sum_j \big(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\big).
+$$
 
 The expectation uses one sample $z = \mu + \sigma \odot \varepsilon$, $\varepsilon \sim \mathcal{N}(0, I)$
 (the reparameterisation trick), so gradients flow through $\mu$ and $\sigma$. With a Bernoulli

@@ -58,6 +58,7 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
 @register
 class WGANGP(AdversarialAlgorithm):
     name = "wgan_gp"
+    title = "WGAN-GP"
     accepts = ("images", "points2d")
     Config = WGANGPConfig
     default_steps = 2000
@@ -70,9 +71,11 @@ best separation any 1-Lipschitz function can achieve. The 1-Lipschitz constraint
 a **gradient penalty** at random points $\hat{x} = \epsilon x + (1-\epsilon) G(z)$, $\epsilon \sim U[0,1]$
 between real and generated samples. Each step makes `n_critic` critic updates, then one generator update:
 
-$$\mathcal{L}_C = \mathbb{E}_z[C(G(z))] - \mathbb{E}_x[C(x)]
-+ \lambda\,\mathbb{E}_{\hat{x}}\big[(\|\nabla_{\hat{x}} C(\hat{x})\|_2 - 1)^2\big] \;\text{(critic_loss)},
-\qquad \mathcal{L}_G = -\mathbb{E}_z[C(G(z))] \;\text{(g_loss)}.$$
+$$
+\mathcal{L}_C = \mathbb{E}_z[C(G(z))] - \mathbb{E}_x[C(x)]
++ \lambda\,\mathbb{E}_{\hat{x}}\big[(\|\nabla_{\hat{x}} C(\hat{x})\|_2 - 1)^2\big] \;\text{(critic\_loss)},
+\qquad \mathcal{L}_G = -\mathbb{E}_z[C(G(z))] \;\text{(g\_loss)}.
+$$
 
 **What to look for.** `wasserstein` $= \mathbb{E}[C(x)] - \mathbb{E}[C(G(z))]$ is the critic's estimate
 of the distance: unlike GAN losses it should fall fairly steadily as samples improve, which makes
