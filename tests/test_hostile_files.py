@@ -137,7 +137,7 @@ def test_xlsx_declaring_a_huge_sheet_is_refused_before_openpyxl(tmp_path, never)
     never(pd, "ExcelFile")
     with pytest.raises(DatasetError) as error:
         read_file(path)
-    assert "declare 70,200,000 cells, over the limit of 5,000,000 cells ($UNSUP_LAB_MAX_EXCEL_CELLS)" \
+    assert "declare 70,200,000 cells, over the limit of 2,000,000 cells ($UNSUP_LAB_MAX_EXCEL_CELLS)" \
         in one_sentence(error)
 
 

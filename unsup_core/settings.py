@@ -76,7 +76,7 @@ class FileLimits:
     max_table_cells: int = 50_000_000  # rows x columns of a CSV, Parquet or NumPy table
     max_columns: int = 10_000
     max_cell_kb: int = 1024  # one field of a CSV
-    max_excel_cells: int = 5_000_000  # openpyxl reads about 0.3M cells/s
+    max_excel_cells: int = 2_000_000  # pandas with openpyxl reads about 0.1M cells per CPU second
     max_excel_sheets: int = 50
     max_image_pixels: int = 4096 * 4096  # one image of a zip (a 12 MP phone photo fits)
     max_total_image_pixels: int = 300_000_000  # all images of a zip, as decoded (JPEG at reduced size)
