@@ -101,7 +101,10 @@ def read_parquet(path: Path) -> LoadedFile:
 
 # -- NumPy ---------------------------------------------------------------------------------------
 def as_images(array: np.ndarray) -> tuple[np.ndarray, list[str]] | None:
-    """[N, H, W], [N, H, W, C] or [N, C, H, W] as float32 in [0, 1] ([N, H, W] or [N, C, H, W]); else None."""
+    """[N, H, W], [N, H, W, C] or [N, C, H, W] as float32 in [0, 1] ([N, H, W] or [N, C, H, W]); else None.
+
+    A float32 ``array`` is scaled in place.
+    """
     notes = []
     if array.ndim == 4 and array.shape[-1] in (1, 3, 4) and array.shape[1] not in (1, 3):
         array = np.moveaxis(array, -1, 1)
@@ -113,7 +116,7 @@ def as_images(array: np.ndarray) -> tuple[np.ndarray, list[str]] | None:
             array = array[:, 0]
     if array.ndim not in (3, 4):
         return None
-    images = array.astype(np.float32)
+    images = array.astype(np.float32, copy=False)  # float32 data is scaled in place: it may be a gigabyte
     if not np.isfinite(images).all():
         raise DatasetError("the image array holds NaN or infinite values")
     low, high = float(images.min()), float(images.max())
@@ -121,7 +124,7 @@ def as_images(array: np.ndarray) -> tuple[np.ndarray, list[str]] | None:
         images /= 255.0
         notes.append("pixel values 0-255 scaled to [0, 1]")
     elif low < 0 or high > 1:
-        images -= low  # in place: an image array may be a gigabyte
+        images -= low
         images /= high - low or 1.0
         notes.append(f"pixel values in [{low:g}, {high:g}] scaled to [0, 1]")
     return images, notes
