@@ -77,3 +77,41 @@ class LoginLimits:
     def from_env(cls) -> "LoginLimits":
         return cls(max_failures=max(1, _int("UNSUP_LAB_LOGIN_MAX_FAILURES", 5)),
                    lockout_seconds=_int("UNSUP_LAB_LOGIN_LOCKOUT_SECONDS", 900))
+FILE_LIMIT_VARS = {
+    "max_array_elements": "UNSUP_LAB_MAX_ARRAY_ELEMENTS",
+    "max_array_mb": "UNSUP_LAB_MAX_ARRAY_MB",
+    "max_table_cells": "UNSUP_LAB_MAX_TABLE_CELLS",
+    "max_columns": "UNSUP_LAB_MAX_COLUMNS",
+    "max_cell_kb": "UNSUP_LAB_MAX_CELL_KB",
+    "max_excel_cells": "UNSUP_LAB_MAX_EXCEL_CELLS",
+    "max_excel_sheets": "UNSUP_LAB_MAX_EXCEL_SHEETS",
+    "max_image_pixels": "UNSUP_LAB_MAX_IMAGE_PIXELS",
+    "max_total_image_pixels": "UNSUP_LAB_MAX_TOTAL_IMAGE_PIXELS",
+    "max_images": "UNSUP_LAB_MAX_IMAGES",
+}
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """How much a user's file may hold once decoded, checked from its headers before decoding starts.
+
+    The file size limit alone does not bound memory or time: compressed formats (.npz, .xlsx,
+    Parquet, PNG) can declare gigabytes in a few kilobytes. Each limit has its variable in
+    ``FILE_LIMIT_VARS``.
+    """
+
+    max_array_elements: int = 250_000_000  # .npy/.npz, all arrays of a file together
+    max_array_mb: int = 1024
+    max_table_cells: int = 50_000_000  # rows x columns of a CSV, Parquet or NumPy table
+    max_columns: int = 10_000
+    max_cell_kb: int = 1024  # one field of a CSV
+    max_excel_cells: int = 2_000_000  # pandas with openpyxl reads about 0.1M cells per CPU second
+    max_excel_sheets: int = 50
+    max_image_pixels: int = 4096 * 4096  # one image of a zip (a 12 MP phone photo fits)
+    max_total_image_pixels: int = 300_000_000  # all images of a zip, as decoded (JPEG at reduced size)
+    max_images: int = 20_000
+
+    @classmethod
+    def from_env(cls) -> "FileLimits":
+        defaults = cls()
+        return cls(**{name: _int(variable, getattr(defaults, name)) for name, variable in FILE_LIMIT_VARS.items()})

@@ -1,8 +1,11 @@
-"""Excel workbooks, Parquet files and NumPy arrays (.npy/.npz, never unpickled) into clean tables."""
+"""Excel workbooks, Parquet files and NumPy arrays (.npy/.npz, never unpickled) into clean tables.
+
+Each reader first checks what the file declares (:mod:`preflight`) and only then decodes it.
+"""
 
 from __future__ import annotations
 
-import zipfile
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +13,11 @@ import pandas as pd
 
 from unsup_core.datasets.base import DatasetError
 from unsup_core.datasets.columns import clean_header, clean_table
+from unsup_core.datasets.preflight import (ZIP_DAMAGE, ArrayHeader, check_arrays, check_parquet, check_table_shape,
+                                           check_workbook, damaged_zip, npy_header, npz_headers, zip_damage)
 from unsup_core.datasets.report import LoadedFile, ReadReport, describe_columns
 from unsup_core.datasets.sniff import is_numeric_looking
+from unsup_core.settings import FileLimits
 
 DATA_ARRAY_NAMES = ("X", "x", "data", "features", "images", "arr_0")
 
@@ -31,18 +37,31 @@ def _non_empty(row: pd.Series) -> list:
                                            or (isinstance(value, str) and not value.strip()))]
 
 
+def _first_sheet_with_data(path: Path) -> tuple[str, pd.DataFrame, int] | None:
+    """(sheet name, its non-empty rows and columns, number of sheets); sheets after it are never parsed."""
+    with pd.ExcelFile(path, engine="openpyxl") as workbook:
+        for sheet in workbook.sheet_names:
+            grid = pd.read_excel(workbook, sheet_name=sheet, header=None).dropna(how="all").dropna(axis=1, how="all")
+            if not grid.empty:
+                return sheet, grid, len(workbook.sheet_names)
+    return None
+
+
 def read_excel(path: Path) -> LoadedFile:
     """The first sheet with data; a title block above the header is skipped and reported."""
+    check_workbook(path, FileLimits.from_env())
     try:
-        sheets = pd.read_excel(path, sheet_name=None, header=None, engine="openpyxl")
+        found = _first_sheet_with_data(path)
+    except ZIP_DAMAGE as error:
+        raise damaged_zip(path.name, error) from None
     except Exception as error:  # openpyxl raises many types for damaged or encrypted workbooks
-        raise DatasetError(f"cannot read the Excel workbook {path.name}: {error}") from None
-    filled = [(name, grid.dropna(how="all").dropna(axis=1, how="all")) for name, grid in sheets.items()]
-    filled = [(name, grid) for name, grid in filled if not grid.empty]
-    if not filled:
+        damage = zip_damage(path, (".xml", ".rels"))  # what openpyxl parses
+        raise (damaged_zip(path.name, damage) if damage else
+               DatasetError(f"cannot read the Excel workbook {path.name}: {error}")) from None
+    if found is None:
         raise DatasetError(f"every sheet of {path.name} is empty")
-    sheet, grid = filled[0]
-    notes = [f"sheet {sheet!r}" + (f" (the first with data; {len(sheets)} sheets in all)" if len(sheets) > 1 else "")]
+    sheet, grid, n_sheets = found
+    notes = [f"sheet {sheet!r}" + (f" (the first with data; {n_sheets} sheets in all)" if n_sheets > 1 else "")]
     counts = [len(_non_empty(row)) for _, row in grid.iterrows()]
     modal = max(set(counts), key=counts.count)
     skip = 0
@@ -68,6 +87,7 @@ def read_excel(path: Path) -> LoadedFile:
 
 # -- Parquet -------------------------------------------------------------------------------------
 def read_parquet(path: Path) -> LoadedFile:
+    check_parquet(path, FileLimits.from_env())
     try:
         raw = pd.read_parquet(path)
     except Exception as error:  # pyarrow's errors for damaged files have no common base class
@@ -80,16 +100,11 @@ def read_parquet(path: Path) -> LoadedFile:
 
 
 # -- NumPy ---------------------------------------------------------------------------------------
-def _refuse_objects(path: Path, name: str | None, error: ValueError) -> DatasetError:
-    where = f"array {name!r} in {path.name}" if name else path.name
-    if "pickle" in str(error) or "object" in str(error).lower():
-        return DatasetError(f"{where} holds Python objects, which are never loaded (unpickling can run code); "
-                            "save a numeric array instead (e.g. np.save with a float or int dtype)")
-    return DatasetError(f"cannot read {where}: {error}")
-
-
 def as_images(array: np.ndarray) -> tuple[np.ndarray, list[str]] | None:
-    """[N, H, W], [N, H, W, C] or [N, C, H, W] as float32 in [0, 1] ([N, H, W] or [N, C, H, W]); else None."""
+    """[N, H, W], [N, H, W, C] or [N, C, H, W] as float32 in [0, 1] ([N, H, W] or [N, C, H, W]); else None.
+
+    A float32 ``array`` is scaled in place.
+    """
     notes = []
     if array.ndim == 4 and array.shape[-1] in (1, 3, 4) and array.shape[1] not in (1, 3):
         array = np.moveaxis(array, -1, 1)
@@ -101,7 +116,7 @@ def as_images(array: np.ndarray) -> tuple[np.ndarray, list[str]] | None:
             array = array[:, 0]
     if array.ndim not in (3, 4):
         return None
-    images = array.astype(np.float32)
+    images = array.astype(np.float32, copy=False)  # float32 data is scaled in place: it may be a gigabyte
     if not np.isfinite(images).all():
         raise DatasetError("the image array holds NaN or infinite values")
     low, high = float(images.min()), float(images.max())
@@ -109,7 +124,8 @@ def as_images(array: np.ndarray) -> tuple[np.ndarray, list[str]] | None:
         images /= 255.0
         notes.append("pixel values 0-255 scaled to [0, 1]")
     elif low < 0 or high > 1:
-        images = (images - low) / (high - low or 1.0)
+        images -= low
+        images /= high - low or 1.0
         notes.append(f"pixel values in [{low:g}, {high:g}] scaled to [0, 1]")
     return images, notes
 
@@ -150,37 +166,57 @@ def _table_or_images(path: Path, data_name: str, data: np.ndarray, extra: dict[s
     return _finish(path, pd.concat([table, extra_table], axis=1), file_format, notes)
 
 
+def _check_table_size(path: Path, where: str, header: ArrayHeader, extra_columns: int, limits: FileLimits) -> None:
+    """Arrays that become tables meet the table limits; images (3-D, 4-D) only the array limits."""
+    if header.dtype.names is None and len(header.shape) in (3, 4):
+        return
+    if not header.shape:
+        raise DatasetError(f"{where} holds a single value, not rows of data: save an array of shape [rows, columns]")
+    columns = len(header.dtype.names) if header.dtype.names else math.prod(header.shape[1:])
+    check_table_shape(path.name, header.shape[0], columns + extra_columns, limits)
+
+
 def read_npy(path: Path) -> LoadedFile:
+    header, limits = npy_header(path), FileLimits.from_env()
+    check_arrays(path, [header], limits)
+    _check_table_size(path, path.name, header, 0, limits)
     try:
         array = np.load(path, allow_pickle=False)
-    except ValueError as error:
-        raise _refuse_objects(path, None, error) from None
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"cannot read {path.name}: {error}") from None
     return _table_or_images(path, "array", array, {}, "npy", [f"array of shape {array.shape}, dtype {array.dtype}"])
 
 
-def read_npz(path: Path) -> LoadedFile:
-    """The main array (X, data, ... or the largest one) plus 1-D arrays of the same length as columns."""
+def _load_arrays(path: Path, names: list[str]) -> dict[str, np.ndarray]:
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in names}
+    except ZIP_DAMAGE as error:
+        raise damaged_zip(path.name, error) from None
+    except (OSError, ValueError) as error:
         raise DatasetError(f"cannot read {path.name}: {error}") from None
-    arrays = {}
-    with archive:
-        for name in archive.files:
-            try:
-                arrays[name] = archive[name]
-            except ValueError as error:
-                raise _refuse_objects(path, name, error) from None
-    if not arrays:
+
+
+def read_npz(path: Path) -> LoadedFile:
+    """The main array (X, data, ... or the largest one) plus 1-D arrays of the same length as columns;
+    only these are decoded, after their headers passed the limits."""
+    headers = npz_headers(path)
+    if not headers:
         raise DatasetError(f"{path.name} holds no arrays")
-    named = [name for name in DATA_ARRAY_NAMES if name in arrays and arrays[name].ndim >= 2]
-    data_name = named[0] if named else max(arrays, key=lambda name: (arrays[name].ndim >= 2, arrays[name].size))
-    data = arrays[data_name]
-    extra = {name: values for name, values in arrays.items()
-             if name != data_name and values.ndim == 1 and len(values) == len(data)}
+    named = [name for name in DATA_ARRAY_NAMES if name in headers and len(headers[name].shape) >= 2]
+    data_name = named[0] if named else max(headers, key=lambda name: (len(headers[name].shape) >= 2,
+                                                                       headers[name].size))
+    rows = headers[data_name].shape[:1]
+    extra_names = [name for name, header in headers.items()
+                   if name != data_name and len(header.shape) == 1 and header.shape[:1] == rows]
+    limits = FileLimits.from_env()
+    check_arrays(path, [headers[name] for name in [data_name, *extra_names]], limits)
+    _check_table_size(path, f"array {data_name!r} in {path.name}", headers[data_name], len(extra_names), limits)
+    extra = _load_arrays(path, [data_name, *extra_names])
+    data = extra.pop(data_name)
     for name, values in extra.items():
         _check_numeric(path, name, values)
-    ignored = sorted(set(arrays) - set(extra) - {data_name})
+    ignored = sorted(set(headers) - set(extra) - {data_name})
     notes = [f"data from array {data_name!r} of shape {data.shape}"]
     if extra:
         notes.append(f"1-D arrays {', '.join(map(repr, extra))} added as columns")

@@ -78,9 +78,19 @@ def classify_text(column: pd.Series) -> str:
     return "categorical" if distinct <= min(MAX_CATEGORIES, max(2, len(present) // 2)) else "text"
 
 
+def _infinite_as_missing(name: str, numbers: pd.Series, warnings: list[str]) -> pd.Series:
+    """±inf breaks scaling and every distance downstream; like a non-number, it counts as missing."""
+    infinite = np.isinf(numbers.to_numpy())
+    count = int(infinite.sum())
+    if not count:
+        return numbers
+    warnings.append(f"column {name!r}: {count} infinite value{'s' if count > 1 else ''} treated as missing")
+    return numbers.mask(infinite)
+
+
 def clean_table(table: pd.DataFrame, *, decimal: str = ".", thousands: str | None = None,
                 padding_from: int | None = None) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
-    """Drop empty columns, turn numbers stored as text into floats, and give each column a kind.
+    """Drop empty columns, turn numbers stored as text into floats (±inf as missing), give each column a kind.
 
     ``padding_from``: columns from this position on were not in the header; the empty ones are
     padding and dropped silently, the others are reported as values beyond the header (notes).
@@ -104,7 +114,8 @@ def clean_table(table: pd.DataFrame, *, decimal: str = ".", thousands: str | Non
             # float32 data (an .npy or Parquet file) stays float32: half the memory, and exports
             # write its values with float32's 9 digits rather than float64's 17.
             float_type = np.float32 if column.dtype == np.float32 else np.float64
-            columns[name], kinds[name] = column.astype(float_type), "numeric"
+            columns[name] = _infinite_as_missing(name, column.astype(float_type), warnings)
+            kinds[name] = "numeric"
             continue
         numbers = parse_numbers(column, decimal, thousands)
         present = column.notna()
@@ -117,7 +128,7 @@ def clean_table(table: pd.DataFrame, *, decimal: str = ".", thousands: str | Non
                 plural = "s" if len(text_cells) > 1 else ""
                 warnings.append(f"column {name!r}: {len(text_cells)} non-numeric value{plural} ({examples}) "
                                 "treated as missing")
-            columns[name], kinds[name] = numbers, "numeric"
+            columns[name], kinds[name] = _infinite_as_missing(name, numbers, warnings), "numeric"
         else:
             columns[name], kinds[name] = column, classify_text(column)
     if empty:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from unsup_core.datasets.base import DatasetError
+from unsup_core.datasets.preflight import ZIP_DAMAGE
+from unsup_core.settings import FILE_LIMIT_VARS, FileLimits
 
 HEAD_BYTES = 256 * 1024
 SAMPLE_LINES = 2000
@@ -52,8 +54,9 @@ def _zip_format(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
-    except zipfile.BadZipFile:
-        raise DatasetError(f"{path.name} looks like a zip archive but cannot be opened (damaged?)") from None
+    except ZIP_DAMAGE:
+        raise DatasetError(f"{path.name} looks like a zip archive but cannot be opened (damaged?): "
+                           "create the archive again and upload the new file") from None
     if "[Content_Types].xml" in names and any(name.startswith("xl/") for name in names):
         return "excel"
     if names and all(name.endswith(".npy") for name in names):
@@ -109,6 +112,22 @@ def _looks_binary(head: bytes) -> bool:
         return True
     control = sum(byte < 32 and byte not in (9, 10, 12, 13) for byte in head)
     return control > 0.01 * max(len(head), 1)
+
+
+def use_cell_limit(limits: FileLimits) -> None:
+    """The csv module's longest field (128 KB by default) becomes the lab's cell limit.
+
+    The csv module has no per-reader limit, so this sets the process-wide one; every reader in the
+    lab sets the same value, so concurrent reads agree.
+    """
+    csv.field_size_limit(limits.max_cell_kb * 1024)
+
+
+def csv_error(name: str, error: csv.Error) -> DatasetError:
+    if "field larger than field limit" in str(error):
+        return DatasetError(f"{name} has a field longer than the limit of {csv.field_size_limit() // 1024:,} KB "
+                            f"(${FILE_LIMIT_VARS['max_cell_kb']}): close the quote left open, or shorten that text")
+    return DatasetError(f"could not parse {name}: {error}")
 
 
 def split_fields(line: str, delimiter: str | None) -> list[str]:
@@ -184,6 +203,7 @@ def sniff_text(path: Path) -> TextLayout:
     if _looks_binary(head) and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise DatasetError(f"{path.name} is not a text table (it holds binary data); upload CSV/TSV/TXT, "
                            "Excel .xlsx, Parquet, .npy/.npz or a .zip of images")
+    use_cell_limit(FileLimits.from_env())
     encoding = detect_encoding(path, head)
     text = head.decode(encoding, errors="replace")
     physical = split_lines(text)
@@ -194,7 +214,11 @@ def sniff_text(path: Path) -> TextLayout:
     notes = []
     if encoding in ("cp1252", "latin-1"):
         notes.append(f"not valid UTF-8: decoded as {encoding} (Western European)")
-    delimiter = _choose_delimiter(lines, path.suffix.lower())
+    try:
+        # Later splits use the delimiter chosen here on the same lines, so only this one can fail.
+        delimiter = _choose_delimiter(lines, path.suffix.lower())
+    except csv.Error as error:
+        raise csv_error(path.name, error) from None
     field_counts = [len(split_fields(line, delimiter)) for line in lines]
     modal = Counter(field_counts).most_common(1)[0][0]
     skip = 0

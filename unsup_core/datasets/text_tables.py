@@ -16,16 +16,35 @@ import pandas as pd
 
 from unsup_core.datasets.base import DatasetError
 from unsup_core.datasets.columns import EXTRA_MISSING_MARKERS, clean_header, clean_table
+from unsup_core.datasets.preflight import check_table_shape
 from unsup_core.datasets.report import LoadedFile, ReadReport, describe_columns, distinct_note
-from unsup_core.datasets.sniff import WHITESPACE, TextLayout, sniff_text, split_fields
+from unsup_core.datasets.sniff import WHITESPACE, TextLayout, csv_error, sniff_text, split_fields
+from unsup_core.settings import FileLimits
+
+_CHUNK = 16 * 1024 * 1024
 
 
 def _header_cells(path: Path, layout: TextLayout) -> list[str]:
     with open(path, encoding=layout.encoding, newline="") as handle:
         for index, line in enumerate(handle):
             if index == layout.first_line:
-                return split_fields(line.rstrip("\r\n"), layout.delimiter)
+                try:
+                    return split_fields(line.rstrip("\r\n"), layout.delimiter)
+                except csv.Error as error:
+                    raise csv_error(path.name, error) from None
     return []
+
+
+def _line_count(path: Path) -> int:
+    """Lines in the file, counted in bytes: at least its number of rows (quoted fields may hold breaks)."""
+    newlines = returns = 0
+    last = b"\n"
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            newlines += chunk.count(b"\n")
+            returns += chunk.count(b"\r")
+            last = chunk[-1:]
+    return max(newlines, returns) + (last not in (b"\n", b"\r"))
 
 
 def _max_fields(path: Path, layout: TextLayout) -> int:
@@ -47,7 +66,10 @@ def _max_fields(path: Path, layout: TextLayout) -> int:
         with open(path, encoding=layout.encoding, newline="") as handle:
             for _ in range(layout.first_line):
                 handle.readline()
-            widest = max((len(row) for row in csv.reader(handle, delimiter=layout.delimiter)), default=1)
+            try:
+                widest = max((len(row) for row in csv.reader(handle, delimiter=layout.delimiter)), default=1)
+            except csv.Error as error:
+                raise csv_error(path.name, error) from None
     return max(widest, 1)
 
 
@@ -77,13 +99,14 @@ def _parse(path: Path, layout: TextLayout, width: int) -> pd.DataFrame:
         return pd.DataFrame(columns=list(range(width)))
 
 
-def _parse_all_rows(path: Path, layout: TextLayout) -> tuple[pd.DataFrame, int]:
+def _parse_all_rows(path: Path, layout: TextLayout, lines: int, limits: FileLimits) -> tuple[pd.DataFrame, int]:
     """The table with as many columns as its widest row; the width of the sample is tried first,
     which is right for every rectangular file and spares a pass over a large file in Python."""
     try:
         return _parse(path, layout, layout.sample_width), layout.sample_width
     except _TooNarrow:
         width = _max_fields(path, layout)
+    check_table_shape(path.name, lines, width, limits, rows_word="lines")
     try:
         return _parse(path, layout, width), width
     except _TooNarrow as error:
@@ -92,8 +115,10 @@ def _parse_all_rows(path: Path, layout: TextLayout) -> tuple[pd.DataFrame, int]:
 
 def read_text_table(path: Path) -> LoadedFile:
     """Read a delimited text file; numeric columns become float64, the others strings."""
-    layout = sniff_text(path)
-    raw, width = _parse_all_rows(path, layout)
+    layout, limits = sniff_text(path), FileLimits.from_env()
+    lines = _line_count(path) - layout.first_line - (1 if layout.header else 0)
+    check_table_shape(path.name, lines, layout.sample_width, limits, rows_word="lines")
+    raw, width = _parse_all_rows(path, layout, lines, limits)
     notes = list(layout.notes)
     if layout.header:
         header = _header_cells(path, layout)
