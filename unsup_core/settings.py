@@ -77,6 +77,8 @@ class LoginLimits:
     def from_env(cls) -> "LoginLimits":
         return cls(max_failures=max(1, _int("UNSUP_LAB_LOGIN_MAX_FAILURES", 5)),
                    lockout_seconds=_int("UNSUP_LAB_LOGIN_LOCKOUT_SECONDS", 900))
+
+
 FILE_LIMIT_VARS = {
     "max_array_elements": "UNSUP_LAB_MAX_ARRAY_ELEMENTS",
     "max_array_mb": "UNSUP_LAB_MAX_ARRAY_MB",
