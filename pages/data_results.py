@@ -212,7 +212,7 @@ def _outliers_tab(options: dict, noise: int, n_rows: int, runs: list[RunRecord])
 def export_section(options: dict, data: Dataset, run: RunRecord, runs: list[RunRecord],
                    figures: list[go.Figure]) -> None:
     """Download the rows with their results, the configuration, and the figures."""
-    stem = Path(options["path"]).stem
+    stem = f"{Path(options['path']).stem}-{run.algorithm}-{run.id}"  # one name per clustering, never a clash
     extra = [find_run(runs, algorithm, "file", options) for algorithm in ("outliers", "embedding")]
     extra = [other for other in extra if other is not None and other.status == "done"]
     # A million rows make a CSV of several hundred MB; Parquet is several times smaller and faster.

@@ -34,7 +34,8 @@ def confirm_delete(run_ids: list[str]) -> None:
             if run.is_active:
                 cancel_and_wait(store, run_id)
             store.delete_run(run_id)
-        st.session_state.pop("runs.table", None)
+        # A new table widget: the old one's ticked row numbers would point at other runs now.
+        st.session_state["runs.table_version"] = st.session_state.get("runs.table_version", 0) + 1
         st.rerun()
 
 
@@ -84,7 +85,8 @@ table = pd.DataFrame({
     "last metrics": [_metrics_text(run.id) for run in shown],
 })
 st.caption(f"{len(shown)} of {len(runs)} runs. Click a column header to sort; select rows to act on them.")
-selection = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs.table")
+selection = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="multi-row",
+                         key=f"runs.table.{st.session_state.get('runs.table_version', 0)}")
 chosen = [shown[row] for row in selection.selection.rows if row < len(shown)]
 
 if not chosen:

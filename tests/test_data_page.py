@@ -66,3 +66,42 @@ def test_a_link_to_a_clustering_reopens_its_file_and_preparation(page, store, la
     assert next(box for box in fresh.multiselect if box.label == "Feature columns").value == ["Größe"]
     assert next(box for box in fresh.selectbox if box.label == "Scaling").value == "minmax"
     assert any("30 rows x 1 feature**" in block.value for block in fresh.success)
+
+
+def test_every_clustering_algorithm_can_be_chosen(page):
+    at = _upload(page, "people.csv", CSV.encode("latin-1"))
+    algorithm = next(box for box in at.selectbox if box.label == "Algorithm")
+    for name in algorithm.options:
+        at = algorithm.select(name).run()
+        assert not at.exception, name
+        algorithm = next(box for box in at.selectbox if box.label == "Algorithm")
+    assert "som_clustering" in algorithm.options
+
+
+def _session(user: str, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["access.user"] = user
+    at.run()
+    at.switch_page("pages/your_data.py")
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_in_shared_mode_files_and_clusterings_stay_with_their_owner(lab_home, store, monkeypatch):
+    monkeypatch.setenv("UNSUP_LAB_WARM_WORKERS", "0")
+    monkeypatch.setenv("UNSUP_LAB_SHARED", "1")
+    alice = _upload(_session("u-alice"), "people.csv", CSV.encode("latin-1"))
+    stored = store.list_uploads(visible_to="u-alice")
+    assert [upload.name for upload in stored] == ["people.csv"]
+    options = {"path": str(store.upload_path(stored[0])), "features": ["Größe"]}
+    run_id = store.create_run(make_spec("kmeans", "file", {"n_clusters": 3}, dataset_options=options),
+                              owner="u-alice")
+
+    bob = _session("u-bob", {"cluster": run_id})
+    assert any("Cannot open that clustering" in error.value for error in bob.error)
+    assert not any(header.value.startswith("2. What was read") for header in bob.subheader)
+    assert not [box for box in bob.selectbox if box.label.startswith("...or reopen")]
+    assert not alice.exception
+    again = _session("u-alice", {"cluster": run_id})
+    assert any(header.value == "2. What was read from people.csv" for header in again.subheader)

@@ -33,6 +33,8 @@ class Algorithm(ABC):
     # True when snapshots carry ``row_cluster`` (an int cluster per sample, -1 for noise): the
     # "Your data" page then offers the algorithm for clustering (a SOM can join by setting it).
     assigns_clusters: ClassVar[bool] = False
+    # Rows it can take at most (methods whose memory grows with N^2); None: no limit.
+    max_samples: ClassVar[int | None] = None
 
     def __init__(self, config: Any = None) -> None:
         self.config = config if config is not None else self.Config()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from abc import abstractmethod
-from typing import ClassVar
 
 import numpy as np
 
@@ -58,7 +57,6 @@ class EstimatorAlgorithm(Algorithm):
     family = "clustering"
     accepts = ("table", "points2d", "images")
     assigns_clusters = True
-    max_samples: ClassVar[int | None] = None
 
     @abstractmethod
     def make_estimator(self, seed: int, device: str):
