@@ -89,10 +89,13 @@ def test_two_runs_progress_at_the_same_time(store, executor):
 
 
 def test_a_failing_run_is_marked_failed_with_its_error(store, executor, tmp_path):
-    spec = make_spec("vae", "mnist", steps=10, dataset_options={"path": str(tmp_path / "nothing-here")})
+    # The files exist (so the run is accepted at submit) but are not IDX files: it fails in the worker.
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        (tmp_path / stem).write_bytes(b"not an IDX file")
+    spec = make_spec("vae", "mnist", steps=10, dataset_options={"path": str(tmp_path)})
     run = executor.submit(spec).wait(timeout=60)
     assert run.status == "failed"
-    assert run.error.startswith("DatasetError: mnist needs train-images-idx3-ubyte")
+    assert run.error.startswith("DatasetError: ") and "is not an IDX file" in run.error
     assert "Traceback" in (store.run_dir(run.id) / "error.log").read_text()
 
 

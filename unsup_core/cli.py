@@ -364,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE",
                      help="dataset option, e.g. n_samples=2000")
     run.add_argument("--steps", type=int, default=None)
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", default=0, help="0 to 2**32-1 (checked with the rest of the run)")
     run.add_argument("--device", default="auto", help="auto, cpu or cuda")
     run.add_argument("--wait", action="store_true", help="block until the run ends, then show it")
     run.add_argument("--json", action="store_true")

@@ -161,7 +161,7 @@ def execute(store, run_id: str, flags: StopFlags, limits: QueueLimits | None = N
     try:
         # Imported once the run holds a slot: queued workers stay small while they wait.
         from unsup_core.algorithms import get_algorithm
-        from unsup_core.datasets import load_dataset
+        from unsup_core.datasets import fetch_dataset, load_dataset
         from unsup_core.device import describe_device
         from unsup_core.runs.loop import run_loop
 
@@ -171,6 +171,7 @@ def execute(store, run_id: str, flags: StopFlags, limits: QueueLimits | None = N
         algorithm_cls = get_algorithm(spec.algorithm)
         algorithm = algorithm_cls(algorithm_cls.build_config(spec.config))
         algorithm.planned_steps = spec.steps
+        fetch_dataset(spec.dataset, **spec.dataset_options)
         data = load_dataset(spec.dataset, **spec.dataset_options)
         algorithm.setup(data, device=run.device, seed=spec.seed)
         start_step = 0
