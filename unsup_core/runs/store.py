@@ -20,13 +20,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from unsup_core.errors import UserError
 from unsup_core.paths import data_home
 from unsup_core.runs import processes
 from unsup_core.runs.spec import RunSpec
+
+if TYPE_CHECKING:  # numpy is imported where arrays are read or written: a queued worker never needs it
+    import numpy as np
 
 ACTIVE_STATUSES = ("queued", "running")
 TERMINAL_STATUSES = ("done", "failed", "cancelled", "interrupted")
@@ -412,6 +414,8 @@ class RunStore:
 
     def read_metrics(self, run_id: str, after_step: int = -1) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """name -> (steps, values) for rows with step > ``after_step``, in step order."""
+        import numpy as np
+
         rows = self._execute(
             "SELECT s.name, m.step, m.value FROM series s JOIN metrics m ON m.series_id = s.id"
             " WHERE s.run_id=? AND m.step>? ORDER BY s.name, m.step", (run_id, after_step),
@@ -470,6 +474,8 @@ class RunStore:
 
     def save_snapshot(self, run_id: str, step: int, arrays: dict[str, np.ndarray]) -> None:
         """Write arrays as an .npz (no pickles), atomically, then index it."""
+        import numpy as np
+
         folder = self.run_dir(run_id) / "snapshots"
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{step:09d}.npz"
@@ -485,6 +491,8 @@ class RunStore:
 
     def load_snapshot(self, run_id: str, step: int | None = None) -> tuple[int, dict[str, np.ndarray]] | None:
         """(step, arrays) of the snapshot at ``step`` (default: the latest), or None if none yet."""
+        import numpy as np
+
         if step is None:
             row = self._execute("SELECT step, file FROM snapshots WHERE run_id=? ORDER BY step DESC LIMIT 1",
                                 (run_id,)).fetchone()
