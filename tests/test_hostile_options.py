@@ -5,11 +5,13 @@ import gzip
 import io
 import os
 import re
+import sqlite3
 import struct
 import subprocess
 import sys
 import urllib.request
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,7 @@ import unsup_core.datasets as datasets
 from unsup_core.datasets import coerce_options, fetch_dataset, get_entry, list_datasets, load_dataset
 from unsup_core.errors import UserError
 from unsup_core.runs.spec import make_spec
+from unsup_core.runs.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 IDX_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
@@ -192,3 +195,104 @@ def test_the_cli_refuses_bad_seeds_in_one_line(lab_home, seed):
 def test_the_cli_refuses_out_of_range_dataset_options_in_one_line(lab_home):
     assert_one_line_error(cli("run", "kmeans", "--dataset", "moons", "--dataset-option", "n_samples=40000000"),
                           "dataset option n_samples=40000000 is not allowed: give an integer from 10 to 200,000")
+
+
+# -- a store or a disk the server cannot write ---------------------------------------------------
+def _mount(*args):
+    result = subprocess.run(["mount", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"mount is unavailable here ({result.stderr.strip() or result.returncode})")
+
+
+@contextmanager
+def read_only_view(folder: Path):
+    """``folder`` bind-mounted read-only at a sibling path: a real read-only file system, even for root."""
+    view = folder.with_name(folder.name + "-read-only")
+    view.mkdir()
+    _mount("--bind", str(folder), str(view))
+    try:
+        _mount("-o", "remount,ro,bind", str(view))
+        yield view
+    finally:
+        subprocess.run(["umount", "-l", str(view)], check=True)
+
+
+def _store_with_a_run(home):
+    store = RunStore(home)
+    run_id = store.create_run(make_spec("kmeans", "blobs", {"n_clusters": 4}, steps=3))
+    store.log_metrics(run_id, [("inertia", 1, 5.0)], step=1)
+    store.finish(run_id, "done")
+    return store, run_id
+
+
+def test_a_read_only_store_is_read_and_refuses_writes(lab_home):
+    writer, run_id = _store_with_a_run(lab_home)
+    writer._connect().close()  # the last connection gone: -wal and -shm are removed
+    assert not Path(f"{writer.db_path}-shm").exists()
+    with read_only_view(lab_home) as view:
+        store = RunStore(view)
+        assert store.read_only
+        assert [run.id for run in store.list_runs()] == [run_id]
+        assert store.last_metrics(run_id) == {"inertia": 5.0}
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            store.request_cancel(run_id)
+        store._connect().close()
+
+
+def test_a_read_only_view_of_a_live_store_sees_new_runs(lab_home):
+    writer, run_id = _store_with_a_run(lab_home)  # its connection stays open, so -wal and -shm exist
+    with read_only_view(lab_home) as view:
+        reader = RunStore(view)
+        assert [run.id for run in reader.list_runs()] == [run_id]
+        later = writer.create_run(make_spec("kmeans", "blobs", steps=3))
+        assert {run.id for run in reader.list_runs()} == {run_id, later}
+        reader._connect().close()
+
+
+def test_a_read_only_folder_without_a_store_says_so(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with read_only_view(empty) as view:
+        with pytest.raises(UserError, match=f"no run store at {view}: the folder is read-only and holds no runs.db"):
+            RunStore(view)
+
+
+def test_the_cli_reads_a_read_only_store_and_refuses_to_change_it(lab_home, tmp_path, monkeypatch):
+    writer, run_id = _store_with_a_run(lab_home)
+    writer._connect().close()
+    archive = tmp_path / "run.zip"
+    assert cli("export", run_id, "--zip", str(archive)).returncode == 0
+    with read_only_view(lab_home) as view:
+        monkeypatch.setenv("UNSUP_LAB_HOME", str(view))
+        listed = cli("list")
+        assert listed.returncode == 0 and run_id in listed.stdout, listed.stderr
+        assert cli("show", run_id).returncode == 0
+        exported = tmp_path / "again.zip"
+        assert cli("export", run_id, "--zip", str(exported)).returncode == 0 and exported.exists()
+        message = f"the run store at {view} is read-only; to start, import, cancel, delete or resume runs"
+        for args in (["run", "kmeans", "--dataset", "blobs"], ["import", str(archive)], ["cancel", run_id],
+                     ["delete", run_id, "--yes"], ["resume", run_id, "--steps", "5"]):
+            assert_one_line_error(cli(*args), message)
+
+
+@contextmanager
+def tiny_disk(folder: Path, size: str):
+    folder.mkdir(parents=True)
+    _mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder))
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def test_a_full_disk_while_copying_a_file_gives_one_sentence_and_no_partial_file(tmp_path, monkeypatch):
+    data = tmp_path / "big.csv"
+    rng = np.random.default_rng(0)
+    data.write_text("a,b\n" + "\n".join(f"{x:.6f},{y:.6f}" for x, y in rng.normal(size=(60_000, 2))))
+    with tiny_disk(tmp_path / "lab", "512k") as home:
+        monkeypatch.setenv("UNSUP_LAB_HOME", str(home))
+        result = cli("run", "kmeans", "--dataset", str(data))
+        assert_one_line_error(result, "disk full: no space left on device")
+        assert "free some space and try again" in result.stderr
+        assert list((home / "datasets" / "uploads").iterdir()) == []  # no partial copy, no empty folder
+        assert cli("list").returncode == 0  # the store itself is intact

@@ -170,16 +170,37 @@ class RunStore:
     def __init__(self, home: str | Path | None = None) -> None:
         self.home = Path(home) if home is not None else data_home()
         self.runs_dir = self.home / "runs"
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.home / "runs.db"
         self._local = threading.local()
-        with self._connect() as connection:
-            connection.executescript(_SCHEMA)
+        # A store this process cannot write (a read-only mount, another user's folder) is opened to read,
+        # so runs can still be listed and shown; any write then fails as a read-only database.
+        self.read_only = self.home.is_dir() and not all(
+            os.access(path, os.W_OK) for path in (self.home, self.db_path) if path.exists())
+        self._read_only_uri = None
+        if not self.read_only:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            with self._connect() as connection:
+                connection.executescript(_SCHEMA)
+            return
+        if not self.db_path.exists():
+            raise UserError(f"no run store at {self.home}: the folder is read-only and holds no runs.db")
+        # Reading a WAL database needs its -shm file, which cannot be created here once the last writer
+        # has removed it; with neither -wal nor -shm left every change is in runs.db, read as immutable.
+        left_by_writer = any(Path(f"{self.db_path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+        self._read_only_uri = f"{self.db_path.absolute().as_uri()}?{'mode=ro' if left_by_writer else 'immutable=1'}"
+        try:
+            self._connect().execute("SELECT COUNT(*) FROM runs").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise UserError(f"the run store at {self.home} is read-only and cannot be read ({error})") from None
 
     # -- connections --------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
-        if connection is None:
+        if connection is None and self._read_only_uri is not None:
+            connection = sqlite3.connect(self._read_only_uri, uri=True, timeout=30, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            self._local.connection = connection
+        elif connection is None:
             # isolation_level=None: we open transactions explicitly (BEGIN IMMEDIATE for writes that
             # read first), so no implicit transaction holds a read snapshot between calls.
             connection = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
