@@ -38,13 +38,11 @@ def config_form(config_cls: type, key_prefix: str, n_columns: int = 3) -> dict[s
     return values
 
 
-def options_form(defaults: dict[str, Any], key_prefix: str, n_columns: int = 3) -> dict[str, Any]:
-    """Widgets for loader options given only their defaults (their types come from the defaults)."""
+def options_form(fields: list[FieldSpec], key_prefix: str, n_columns: int = 3) -> dict[str, Any]:
+    """Widgets for a dataset's declared options, bounded like its validation; returns {name: value}."""
     columns = st.columns(n_columns)
     values = {}
-    for index, (name, default) in enumerate(defaults.items()):
-        spec = FieldSpec(name, {bool: "bool", int: "int", float: "float"}.get(type(default), "str"),
-                         default, None, None, None, None, False, "")
+    for index, spec in enumerate(fields):
         with columns[index % n_columns]:
-            values[name] = field_widget(spec, f"{key_prefix}.{name}")
+            values[spec.name] = field_widget(spec, f"{key_prefix}.{spec.name}")
     return values

@@ -9,7 +9,7 @@ from unsup_core.datasets import get_entry, list_datasets, load_dataset
 from unsup_core.datasets.idx import IDX_SETS, missing_files_message
 from unsup_core.device import DEVICE_CHOICES
 from unsup_core.errors import UserError
-from unsup_core.runs.spec import MAX_STEPS, make_spec
+from unsup_core.runs.spec import MAX_STEPS, SEED, make_spec
 from unsup_core.viz.datasets import dataset_preview
 
 services.require_app()
@@ -45,9 +45,9 @@ with data_column:
     entry = get_entry(dataset_name)
     st.caption(entry.description)
     dataset_options = {}
-    if entry.options:
+    if option_fields := entry.fields(shared=access.settings().shared):
         with st.expander("Dataset options"):
-            dataset_options = options_form(entry.options, f"dataset.{dataset_name}", n_columns=2)
+            dataset_options = options_form(option_fields, f"dataset.{dataset_name}", n_columns=2)
     missing = missing_files_message(dataset_name) if dataset_name in IDX_SETS else None
     if missing and not dataset_options.get("path"):
         st.info(missing)
@@ -71,7 +71,7 @@ with model_column:
         steps_column.number_input(
             "steps", 1, MAX_STEPS, algorithm_cls.default_steps, key=f"steps.{algorithm_name}",
             help="Training steps (iterations for k-means, which stops early once converged).")
-        seed_column.number_input("seed", 0, 2**31 - 1, 0, key="train.seed", help="Same seed, same run.")
+        seed_column.number_input("seed", SEED.low, SEED.high, SEED.default, key="train.seed", help=SEED.help)
         device_column.selectbox("device", DEVICE_CHOICES, key="train.device",
                                 help=f"auto picks CUDA when present; here: {services.device_label()}")
         st.form_submit_button("Train", type="primary", on_click=_start_run,

@@ -69,9 +69,11 @@ def test_bad_arguments_exit_non_zero_with_one_line(lab_home, args, message):
 
 
 def test_a_failed_run_exits_non_zero(lab_home, tmp_path):
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):  # present, so accepted at submit
+        (tmp_path / stem).write_bytes(b"not an IDX file")
     result = cli("run", "vae", "--dataset", "mnist", "--dataset-option", f"path={tmp_path}", "--wait")
     assert result.returncode == 1
-    assert "status: failed" in result.stdout and "mnist needs" in result.stdout
+    assert "status: failed" in result.stdout and "is not an IDX file" in result.stdout
 
 
 def test_export_import_resume_and_delete(lab_home, tmp_path, monkeypatch):

@@ -86,3 +86,19 @@ def test_runs_page_lists_runs(app, store):
     assert not at.exception
     table = at.dataframe[0].value
     assert run_id in set(table["id"]) and table.loc[table["id"] == run_id, "status"].item() == "queued"
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_dataset_option_widgets_carry_the_declared_bounds(app, monkeypatch, shared):
+    if shared:
+        monkeypatch.setenv("UNSUP_LAB_SHARED", "1")
+    at = app.run()
+    _selectbox(at, "Dataset").select("moons").run()
+    n_samples, noise = at.number_input(key="dataset.moons.n_samples"), at.number_input(key="dataset.moons.noise")
+    assert (n_samples.min, n_samples.max, noise.min, noise.max) == (10, 200_000, 0.0, 5.0)
+    _selectbox(at, "Dataset").select("mnist").run()
+    assert not at.exception
+    assert at.number_input(key="dataset.mnist.limit").max == 70_000
+    assert _selectbox(at, "split").options == ["train", "test"]
+    path_boxes = [box for box in at.text_input if box.key == "dataset.mnist.path"]
+    assert len(path_boxes) == (0 if shared else 1)  # a shared server reads only its own folder

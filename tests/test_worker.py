@@ -6,12 +6,14 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
 from unsup_core.runs import processes
 from unsup_core.runs.executor import LocalExecutor, RunHandle
 from unsup_core.runs.spec import make_spec
+from unsup_core.settings import QueueLimits
 
 
 def wait_for(condition, timeout=30.0, interval=0.05):
@@ -88,11 +90,42 @@ def test_two_runs_progress_at_the_same_time(store, executor):
         executor.cancel(run_id)
 
 
+def _has_open(pid, path):
+    folder = f"/proc/{pid}/fd"
+    return any(os.readlink(f"{folder}/{fd}") == str(path) for fd in os.listdir(folder))
+
+
+def _resident_mb(pid):
+    line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads a worker's memory from /proc")
+def test_a_queued_worker_stays_small_until_it_holds_a_slot(store, executor, monkeypatch):
+    monkeypatch.setenv("UNSUP_LAB_MAX_CPU_RUNS", "1")
+    held = store.create_run(make_spec("kmeans", "blobs", steps=1), device="cpu")
+    assert store.claim_slot(held, os.getpid(), QueueLimits(cpu=1, cuda=1)) == "claimed"
+    run_id = executor.submit(make_spec("kmeans", "blobs", {"n_clusters": 4}, steps=3, device="cpu")).run_id
+    pid = store.get_run(run_id).pid
+    # Once it has the store open it is past every import it makes before holding a slot.
+    wait_for(lambda: _has_open(pid, store.db_path))
+    loaded = Path(f"/proc/{pid}/maps").read_text()
+    assert not [name for name in ("torch", "sklearn", "pandas", "numpy") if f"/{name}/" in loaded]
+    assert _resident_mb(pid) < 80
+    assert store.get_run(run_id).status == "queued"
+    store.finish(held, "done")
+    run = RunHandle(store, run_id).wait(timeout=60)
+    assert run.status == "done", run.error
+
+
 def test_a_failing_run_is_marked_failed_with_its_error(store, executor, tmp_path):
-    spec = make_spec("vae", "mnist", steps=10, dataset_options={"path": str(tmp_path / "nothing-here")})
+    # The files exist (so the run is accepted at submit) but are not IDX files: it fails in the worker.
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        (tmp_path / stem).write_bytes(b"not an IDX file")
+    spec = make_spec("vae", "mnist", steps=10, dataset_options={"path": str(tmp_path)})
     run = executor.submit(spec).wait(timeout=60)
     assert run.status == "failed"
-    assert run.error.startswith("DatasetError: mnist needs train-images-idx3-ubyte")
+    assert run.error.startswith("DatasetError: ") and "is not an IDX file" in run.error
     assert "Traceback" in (store.run_dir(run.id) / "error.log").read_text()
 
 

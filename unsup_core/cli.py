@@ -7,7 +7,9 @@ interrupted, 2 bad arguments (unknown algorithm, dataset or config key, value ou
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import sqlite3
 import sys
 import time
 
@@ -94,6 +96,18 @@ def _print_show(payload: dict) -> None:
         print(f"error: {payload['error']}")
 
 
+def _writable_store():
+    """The run store, for a command that changes it; a read-only one is refused in one sentence."""
+    from unsup_core.errors import UserError
+    from unsup_core.runs.store import RunStore
+
+    store = RunStore()
+    if store.read_only:
+        raise UserError(f"the run store at {store.home} is read-only; to start, import, cancel, delete or resume "
+                        "runs, set UNSUP_LAB_HOME to a folder you can write to")
+    return store
+
+
 def _exit_for(status: str) -> int:
     return EXIT_OK if status == "done" else EXIT_RUN_FAILED
 
@@ -119,7 +133,6 @@ def _dataset_argument(args) -> tuple[str, dict]:
     from unsup_core.datasets.file_dataset import open_file
     from unsup_core.datasets.prepare import default_features
     from unsup_core.datasets.uploads import import_file
-
     from unsup_core.runs.store import RunStore
 
     stored = import_file(path)
@@ -135,13 +148,12 @@ def cmd_run(args) -> int:
     from unsup_core import config as config_lib
     from unsup_core.runs.executor import LocalExecutor
     from unsup_core.runs.spec import make_spec
-    from unsup_core.runs.store import RunStore
 
     overrides = config_lib.parse_assignments(args.set)
+    store = _writable_store()
     dataset, dataset_options = _dataset_argument(args)
     spec = make_spec(args.algorithm, dataset, overrides, steps=args.steps, seed=args.seed,
                      device=args.device, dataset_options=dataset_options)
-    store = RunStore()
     executor = LocalExecutor(store, watch_parent=args.wait)
     handle = executor.submit(spec, owner=OPERATOR)
     if not args.wait:
@@ -168,9 +180,8 @@ def _wait_and_show(store, executor, handle, as_json: bool) -> int:
 
 def cmd_resume(args) -> int:
     from unsup_core.runs.executor import LocalExecutor
-    from unsup_core.runs.store import RunStore
 
-    store = RunStore()
+    store = _writable_store()
     store.reconcile()
     executor = LocalExecutor(store, watch_parent=args.wait)
     handle = executor.resume(args.run_id, steps=args.steps)
@@ -199,22 +210,21 @@ def cmd_export(args) -> int:
 
 def cmd_import(args) -> int:
     from unsup_core.runs.archive import import_run
-    from unsup_core.runs.store import RunStore
 
-    run_id = import_run(RunStore(), args.archive, owner=OPERATOR)
+    run_id = import_run(_writable_store(), args.archive, owner=OPERATOR)
     _print_json({"id": run_id}) if args.json else print(run_id)
     return EXIT_OK
 
 
 def cmd_delete(args) -> int:
     from unsup_core.runs.executor import cancel_and_wait
-    from unsup_core.runs.store import ACTIVE_STATUSES, RunStore
+    from unsup_core.runs.store import ACTIVE_STATUSES
 
     if not args.yes:
         print(f"error: deleting {args.run_id} removes its metrics and artifacts; add --yes to confirm",
               file=sys.stderr)
         return EXIT_BAD_ARGS
-    store = RunStore()
+    store = _writable_store()
     if store.get_run(args.run_id).status in ACTIVE_STATUSES:
         cancel_and_wait(store, args.run_id)
     store.delete_run(args.run_id)
@@ -226,7 +236,8 @@ def cmd_show(args) -> int:
     from unsup_core.runs.store import RunStore
 
     store = RunStore()
-    store.reconcile()
+    if not store.read_only:  # marking dead runs is a write; a read-only store is shown as it is
+        store.reconcile()
     payload = _show_payload(store, args.run_id)
     _print_json(payload) if args.json else _print_show(payload)
     return EXIT_OK
@@ -237,7 +248,8 @@ def cmd_list(args) -> int:
     from unsup_core.runs.store import RunStore
 
     store = RunStore()
-    store.reconcile()
+    if not store.read_only:
+        store.reconcile()
     runs = store.list_runs()
     if args.json:
         _print_json([{**run.as_dict(), "metrics": store.last_metrics(run.id)} for run in runs])
@@ -334,9 +346,8 @@ def _export_labels(args) -> int:
 
 def cmd_cancel(args) -> int:
     from unsup_core.runs.executor import cancel_and_wait
-    from unsup_core.runs.store import RunStore
 
-    run = cancel_and_wait(RunStore(), args.run_id)
+    run = cancel_and_wait(_writable_store(), args.run_id)
     print(f"{run.id}: {run.status}")
     return EXIT_OK
 
@@ -370,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE",
                      help="dataset option, e.g. n_samples=2000")
     run.add_argument("--steps", type=int, default=None)
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", default=0, help="0 to 2**32-1 (checked with the rest of the run)")
     run.add_argument("--device", default="auto", help="auto, cpu or cuda")
     run.add_argument("--wait", action="store_true", help="block until the run ends, then show it")
     run.add_argument("--json", action="store_true")
@@ -429,6 +440,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _system_error_message(error: OSError | sqlite3.DatabaseError) -> str:
+    """One sentence for a failure of the disk or the store rather than of the arguments."""
+    from unsup_core.paths import data_home
+
+    text = str(error)
+    if (isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)) or "disk is full" in text:
+        where = f" while writing {error.filename}" if getattr(error, "filename", None) else ""
+        return f"disk full: no space left on device{where}; free some space and try again"
+    if isinstance(error, sqlite3.DatabaseError):
+        if "readonly" in text:
+            return f"the run store at {data_home()} is read-only; set UNSUP_LAB_HOME to a folder you can write to"
+        return f"the run store at {data_home()} cannot be used ({text}); try again, or check the folder"
+    where = error.filename or "a file"
+    if error.errno == errno.EROFS:
+        return f"cannot write {where}: the file system is read-only; choose a folder you can write to"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied for {where}; check its permissions or choose another folder"
+    return f"{error.strerror or text}" + (f": {error.filename}" if error.filename else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from unsup_core.errors import UserError
@@ -437,7 +468,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_ARGS
+    except (OSError, sqlite3.DatabaseError) as error:
+        print(f"error: {_system_error_message(error)}", file=sys.stderr)
+    return EXIT_BAD_ARGS
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ class ConfigError(UserError):
     """A user-supplied configuration value is unknown, malformed or out of range."""
 
 
+MAX_SEED = 2**32 - 1  # numpy's legacy RandomState and scikit-learn refuse seeds that need more than 32 bits
+
+
 def param(
     default: Any,
     *,
@@ -52,6 +55,26 @@ class FieldSpec:
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def admits(self, value: Any) -> bool:
+        if self.choices is not None:
+            return value in self.choices
+        return ((self.low is None or value >= self.low) and (self.high is None or value <= self.high))
+
+    def allowed(self) -> str:
+        """The values this field takes, as a phrase: 'an integer from 10 to 200,000'."""
+        if self.choices is not None:
+            return "one of " + ", ".join(str(choice) for choice in self.choices)
+        if self.type == "bool":
+            return "true or false"
+        if self.type == "str":
+            return "a text"
+        noun = "an integer" if self.type == "int" else "a number"
+        if self.low is not None and self.high is not None:
+            return f"{noun} from {self.low:,} to {self.high:,}"
+        if self.low is not None:
+            return f"{noun} of at least {self.low:,}"
+        return noun if self.high is None else f"{noun} of at most {self.high:,}"
+
 
 _TYPE_NAMES = {int: "int", float: "float", bool: "bool", str: "str"}
 
@@ -78,7 +101,7 @@ def describe(config_cls: type) -> list[FieldSpec]:
     return specs
 
 
-def _parse_value(spec: FieldSpec, raw: Any) -> Any:
+def parse_value(spec: FieldSpec, raw: Any) -> Any:
     """Turn a CLI string (or an already typed value) into the field's type."""
     if spec.type == "bool":
         if isinstance(raw, bool):
@@ -120,6 +143,21 @@ def _check_range(spec: FieldSpec, value: Any) -> None:
         raise ConfigError(f"{spec.name}={value} is above the maximum {spec.high}")
 
 
+def parse_allowed(spec: FieldSpec, raw: Any, what: str = "") -> Any:
+    """``raw`` as the field's type and within its range or choices, else one message with the allowed values.
+
+    ``what`` names the field's owner in the message, e.g. "dataset option ".
+    """
+    try:
+        value = parse_value(spec, raw)
+    except ConfigError:
+        value = None
+    if value is None or not spec.admits(value):
+        shown = raw if isinstance(raw, str) else repr(raw)  # as the user typed it, like key=value on the CLI
+        raise ConfigError(f"{what}{spec.name}={shown} is not allowed: give {spec.allowed()}")
+    return value
+
+
 def build(config_cls: type, overrides: dict[str, Any] | None = None) -> Any:
     """Build a validated config from defaults plus overrides (typed values or strings).
 
@@ -131,7 +169,7 @@ def build(config_cls: type, overrides: dict[str, Any] | None = None) -> Any:
         if key not in specs:
             allowed = ", ".join(specs) or "(none)"
             raise ConfigError(f"unknown config key {key!r}; allowed keys: {allowed}")
-        values[key] = _parse_value(specs[key], raw)
+        values[key] = parse_value(specs[key], raw)
     config = config_cls(**values)
     for spec in specs.values():
         _check_range(spec, getattr(config, spec.name))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 
+from unsup_core.config import FieldSpec
 from unsup_core.errors import UserError
 
 DatasetKind = Literal["images", "table", "points2d"]
@@ -73,13 +74,40 @@ class Dataset:
         return rows.reshape((-1, *self.image_shape))
 
 
+_TYPE_NAMES = {bool: "bool", int: "int", float: "float"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """A loader option: its default and the values a user may give it (an inclusive range, or choices).
+
+    Every option of a built-in dataset is bounded, because its values decide how much memory the
+    server spends building the data. ``local_only`` options name server paths or make the server
+    download, so a shared server refuses them.
+    """
+
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    choices: tuple | None = None
+    help: str = ""
+    local_only: bool = False
+
+    def field(self, name: str) -> FieldSpec:
+        """This option as a config field, so forms and validation treat it like an algorithm's."""
+        kind = "list" if isinstance(self.default, list) else _TYPE_NAMES.get(type(self.default), "str")
+        return FieldSpec(name, kind, self.default, self.low, self.high, None, self.choices, False, self.help)
+
+
 @dataclass(frozen=True)
 class DatasetEntry:
     """A registered dataset: static metadata for listings and a loader that builds it on demand.
 
     ``n_samples``/``n_features`` may be ``None`` when they depend on files the user provides. Such an
-    entry is not ``listed`` among the built-ins and has ``check_options``, which validates the
-    options against the file and returns the kind of data they give (a table or images).
+    entry is not ``listed`` among the built-ins. ``check_options`` validates the options against the
+    files they name (at submit, before any process starts) and returns the kind of data they give.
+    ``fetch`` does what the options ask before loading (a download); only a run's worker calls it, so
+    loading for a preview never writes anything.
     """
 
     name: str
@@ -89,9 +117,18 @@ class DatasetEntry:
     n_samples: int | None
     n_features: int | None
     has_labels: bool
-    options: dict = field(default_factory=dict)  # option name -> default, passed to the loader
+    options: dict[str, Option] = field(default_factory=dict)  # passed to the loader by name
     check_options: Callable[[dict], str] | None = None
     listed: bool = True
+    fetch: Callable[..., None] | None = None
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {name: option.default for name, option in self.options.items()}
+
+    def fields(self, *, shared: bool = False) -> list[FieldSpec]:
+        """The options a user may set, as config fields; a shared server leaves out the local-only ones."""
+        return [option.field(name) for name, option in self.options.items() if not (shared and option.local_only)]
 
     def kind_for(self, options: dict) -> str:
         """The kind of data these options give (raises a UserError when they cannot work)."""
@@ -105,5 +142,6 @@ class DatasetEntry:
             "n_features": self.n_features,
             "has_labels": self.has_labels,
             "description": self.description,
-            "options": dict(self.options),
+            "options": self.defaults,
+            "option_fields": [spec.as_dict() for spec in self.fields()],
         }

@@ -1,5 +1,8 @@
 """MNIST and Fashion-MNIST from their standard IDX files (raw or .gz), downloaded only on request.
 
+Loading never writes: a download happens in :func:`fetch_idx_dataset`, which only a run's worker calls,
+and a shared server refuses the ``path`` and ``download`` options (see ``OPTIONS``).
+
 IDX layout: two zero bytes, a type code (0x08 = unsigned byte), the number of dimensions, then one
 big-endian int32 per dimension, then the values in C order.
 """
@@ -14,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from unsup_core.datasets.base import Dataset, DatasetError
+from unsup_core.datasets.base import Dataset, DatasetError, Option
 from unsup_core.paths import data_home
+from unsup_core.settings import SharingSettings
 
 _UBYTE = 0x08
 
@@ -35,6 +39,12 @@ IDX_SETS = {
 _FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+OPTIONS = {
+    "path": Option("", help="Folder holding the IDX files (default: the lab's data folder).", local_only=True),
+    "split": Option("train", choices=tuple(_FILES)),
+    "download": Option(False, help="Download missing files when the run starts.", local_only=True),
+    "limit": Option(0, 0, 70_000, help="Use only the first images (0: all)."),
 }
 
 
@@ -100,23 +110,54 @@ def missing_files_message(name: str, folder: Path | None = None) -> str | None:
     missing = [stem for stem in _FILES["train"] if _find(folder, stem) is None]
     if not missing:
         return None
-    return (f"{name} needs {', '.join(s + '(.gz)' for s in missing)} in {folder}; "
-            f"copy them there or load with download=true when online")
+    remedy = ("ask whoever runs this server to copy them there" if SharingSettings.from_env().shared
+              else "copy them there or load with download=true when online")
+    return f"{name} needs {', '.join(s + '(.gz)' for s in missing)} in {folder}; {remedy}"
+
+
+def _folder(name: str, path: str) -> Path:
+    return Path(path) if path else default_folder(name)
+
+
+def _split_missing_message(name: str, folder: Path, split: str) -> str | None:
+    if all(_find(folder, stem) for stem in _FILES[split]):
+        return None
+    message = missing_files_message(name, folder) if split == "train" else None
+    return message or f"{name} {split} files are missing in {folder}"
+
+
+def check_idx_options(name: str, options: dict) -> str:
+    """At submit: the folder exists and holds the split's files (unless the run will download them)."""
+    path, split = options.get("path", ""), options.get("split", "train")
+    folder = _folder(name, path)
+    if path and not folder.is_dir():
+        raise DatasetError(f"{name} path {path!r} is not a folder; give the folder that holds the IDX files")
+    message = None if options.get("download") else _split_missing_message(name, folder, split)
+    if message:
+        raise DatasetError(message)
+    return "images"
+
+
+def fetch_idx_dataset(name: str, path: str = "", split: str = "train", download: bool = False,
+                      limit: int = 0) -> None:
+    """Download the split's missing files when asked to (a run's worker, before loading)."""
+    if download:
+        _download(name, _folder(name, path), _FILES[split])
 
 
 def load_idx_dataset(name: str, path: str = "", split: str = "train", download: bool = False,
                      limit: int = 0) -> Dataset:
-    """Load MNIST-style IDX images and labels from ``path`` (default: the data home)."""
+    """Load MNIST-style IDX images and labels from ``path`` (default: the data home).
+
+    ``download`` is :func:`fetch_idx_dataset`'s; loading only reads, so a preview has no side effects.
+    """
     if split not in _FILES:
         raise DatasetError(f"split must be one of {', '.join(_FILES)}, got {split!r}")
-    folder = Path(path) if path else default_folder(name)
+    folder = _folder(name, path)
     stems = _FILES[split]
-    if download:
-        _download(name, folder, stems)
     image_file, label_file = (_find(folder, stem) for stem in stems)
     if image_file is None or label_file is None:
-        message = missing_files_message(name, folder) if split == "train" else None
-        raise DatasetError(message or f"{name} {split} files are missing in {folder}")
+        raise DatasetError(_split_missing_message(name, folder, split))
     images, labels = read_idx(image_file), read_idx(label_file)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise DatasetError(f"{name}: expected images [N, H, W] and N labels, got {images.shape} and {labels.shape}")

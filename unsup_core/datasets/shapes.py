@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from unsup_core.datasets.base import Dataset
+from unsup_core.datasets.base import Dataset, DatasetError
 
 SHAPE_NAMES = ["square", "circle", "triangle"]
 _SUPERSAMPLE = 2
 _CHUNK = 1024
+# As many pixels as MNIST's training set (188 MB as float32): each option is bounded, their product too.
+MAX_PIXELS = 60_000 * 28 * 28
 
 
 def _inside(shape: np.ndarray, px: np.ndarray, py: np.ndarray, size: np.ndarray) -> np.ndarray:
@@ -31,6 +33,10 @@ def _inside(shape: np.ndarray, px: np.ndarray, py: np.ndarray, size: np.ndarray)
 
 def make_shapes(n_samples: int = 5000, image_size: int = 28, seed: int = 0) -> Dataset:
     """``n_samples`` greyscale images [image_size, image_size] with values in [0, 1]."""
+    if n_samples * image_size**2 > MAX_PIXELS:
+        raise DatasetError(f"shapes: {n_samples:,} images of {image_size}x{image_size} are too large; keep "
+                           f"n_samples x image_size x image_size at most {MAX_PIXELS:,}, e.g. "
+                           f"n_samples={MAX_PIXELS // image_size**2:,}")
     rng = np.random.default_rng(seed)
     shape = rng.integers(0, 3, n_samples)
     scale = rng.uniform(0.25, 0.5, n_samples)

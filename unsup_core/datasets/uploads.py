@@ -8,6 +8,7 @@ Parquet file in a second instead of parsing the text again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -52,9 +53,11 @@ def _store(source: Path | bytes, name: str) -> Path:
     target = folder / _safe_name(name)
     if target.exists():
         return target
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload.")
+    temporary = None
     try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload.")
         with os.fdopen(handle, "wb") as stream:
             if isinstance(source, bytes):
                 stream.write(source)
@@ -63,7 +66,12 @@ def _store(source: Path | bytes, name: str) -> Path:
                     shutil.copyfileobj(original, stream, 8 * 1024 * 1024)
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        # A full disk must leave nothing behind: no partial copy, and no empty folder listed as an upload.
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        if created:
+            with contextlib.suppress(OSError):  # not empty: another upload of the same bytes is being stored
+                folder.rmdir()
         raise
     return target
 

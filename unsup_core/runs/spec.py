@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from unsup_core import config as config_lib
 
 MAX_STEPS = 10_000_000
+SEED = config_lib.FieldSpec("seed", "int", 0, 0, config_lib.MAX_SEED, 1, None, False, "Same seed, same run.")
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class RunSpec:
 
 def make_spec(algorithm: str, dataset: str, overrides: dict | None = None, *, steps: int | None = None,
               seed: int = 0, device: str = "auto", dataset_options: dict | None = None) -> RunSpec:
-    """Validate names, config values, kind compatibility and step count; raise UserError subclasses."""
+    """Validate names, config values, seed, kind compatibility and step count; raise UserError subclasses."""
     # Imported here: reading runs (list, show, cancel) must not pay for importing torch.
     from unsup_core.algorithms import get_algorithm
     from unsup_core.datasets import coerce_options, get_entry
@@ -41,6 +42,7 @@ def make_spec(algorithm: str, dataset: str, overrides: dict | None = None, *, st
     steps = algorithm_cls.default_steps if steps is None else steps
     if not 1 <= steps <= MAX_STEPS:
         raise config_lib.ConfigError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
+    seed = config_lib.parse_allowed(SEED, seed)
     resolve_device(device)  # refuses unknown names and cuda without a GPU, before anything starts
     # Last, as it may read a user's file: static for built-ins, a table or images for a file.
     kind = entry.kind_for(options)

@@ -21,13 +21,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from unsup_core.errors import UserError
 from unsup_core.paths import data_home
 from unsup_core.runs import processes
 from unsup_core.runs.spec import RunSpec
+
+if TYPE_CHECKING:  # numpy is imported where arrays are read or written: a queued worker never needs it
+    import numpy as np
 
 ACTIVE_STATUSES = ("queued", "running")
 TERMINAL_STATUSES = ("done", "failed", "cancelled", "interrupted")
@@ -224,16 +226,37 @@ class RunStore:
     def __init__(self, home: str | Path | None = None) -> None:
         self.home = Path(home) if home is not None else data_home()
         self.runs_dir = self.home / "runs"
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.home / "runs.db"
         self._local = threading.local()
-        with self._connect() as connection:
-            connection.executescript(_SCHEMA)
+        # A store this process cannot write (a read-only mount, another user's folder) is opened to read,
+        # so runs can still be listed and shown; any write then fails as a read-only database.
+        self.read_only = self.home.is_dir() and not all(
+            os.access(path, os.W_OK) for path in (self.home, self.db_path) if path.exists())
+        self._read_only_uri = None
+        if not self.read_only:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            with self._connect() as connection:
+                connection.executescript(_SCHEMA)
+            return
+        if not self.db_path.exists():
+            raise UserError(f"no run store at {self.home}: the folder is read-only and holds no runs.db")
+        # Reading a WAL database needs its -shm file, which cannot be created here once the last writer
+        # has removed it; with neither -wal nor -shm left every change is in runs.db, read as immutable.
+        left_by_writer = any(Path(f"{self.db_path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+        self._read_only_uri = f"{self.db_path.absolute().as_uri()}?{'mode=ro' if left_by_writer else 'immutable=1'}"
+        try:
+            self._connect().execute("SELECT COUNT(*) FROM runs").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise UserError(f"the run store at {self.home} is read-only and cannot be read ({error})") from None
 
     # -- connections --------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
-        if connection is None:
+        if connection is None and self._read_only_uri is not None:
+            connection = sqlite3.connect(self._read_only_uri, uri=True, timeout=30, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            self._local.connection = connection
+        elif connection is None:
             # isolation_level=None: we open transactions explicitly (BEGIN IMMEDIATE for writes that
             # read first), so no implicit transaction holds a read snapshot between calls.
             connection = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
@@ -470,6 +493,8 @@ class RunStore:
 
     def read_metrics(self, run_id: str, after_step: int = -1) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """name -> (steps, values) for rows with step > ``after_step``, in step order."""
+        import numpy as np
+
         rows = self._execute(
             "SELECT s.name, m.step, m.value FROM series s JOIN metrics m ON m.series_id = s.id"
             " WHERE s.run_id=? AND m.step>? ORDER BY s.name, m.step", (run_id, after_step),
@@ -616,6 +641,8 @@ class RunStore:
 
     def save_snapshot(self, run_id: str, step: int, arrays: dict[str, np.ndarray]) -> None:
         """Write arrays as an .npz (no pickles), atomically, then index it."""
+        import numpy as np
+
         folder = self.run_dir(run_id) / "snapshots"
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{step:09d}.npz"
@@ -631,6 +658,8 @@ class RunStore:
 
     def load_snapshot(self, run_id: str, step: int | None = None) -> tuple[int, dict[str, np.ndarray]] | None:
         """(step, arrays) of the snapshot at ``step`` (default: the latest), or None if none yet."""
+        import numpy as np
+
         if step is None:
             row = self._execute("SELECT step, file FROM snapshots WHERE run_id=? ORDER BY step DESC LIMIT 1",
                                 (run_id,)).fetchone()

@@ -160,8 +160,9 @@ def execute(store, run_id: str, flags: StopFlags, limits: QueueLimits | None = N
         return store.get_run(run_id).status
     try:
         # Imported once the run holds a slot: queued workers stay small while they wait.
+        limit_threads()
         from unsup_core.algorithms import get_algorithm
-        from unsup_core.datasets import load_dataset
+        from unsup_core.datasets import fetch_dataset, load_dataset
         from unsup_core.device import describe_device
         from unsup_core.runs.loop import run_loop
 
@@ -171,6 +172,7 @@ def execute(store, run_id: str, flags: StopFlags, limits: QueueLimits | None = N
         algorithm_cls = get_algorithm(spec.algorithm)
         algorithm = algorithm_cls(algorithm_cls.build_config(spec.config))
         algorithm.planned_steps = spec.steps
+        fetch_dataset(spec.dataset, **spec.dataset_options)
         data = load_dataset(spec.dataset, **spec.dataset_options)
         algorithm.setup(data, device=run.device, seed=spec.seed)
         start_step = 0
@@ -192,6 +194,7 @@ def execute(store, run_id: str, flags: StopFlags, limits: QueueLimits | None = N
 
 def prepare_for_runs() -> None:
     """Pay every one-off cost before a run arrives: imports, and torch's lazy set-up."""
+    limit_threads()
     import sklearn.cluster  # noqa: F401
     import sklearn.datasets  # noqa: F401
     import sklearn.metrics  # noqa: F401
@@ -247,7 +250,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from unsup_core.runs.store import RunStore
 
-    limit_threads()
     store = RunStore(args.home)
     run_id = args.run_id
     if args.warm:
