@@ -60,7 +60,7 @@ def test_a_session_over_its_run_limit_is_told_why(app, store, monkeypatch):
     monkeypatch.setenv("UNSUP_LAB_SHARED", "1")
     monkeypatch.setenv("UNSUP_LAB_MAX_RUNS_PER_USER", "1")
     store.create_run(make_spec("kmeans", "blobs", steps=5), owner="alice")  # queued: still active
-    at = app().run()
+    at = app("pages/train.py").run()
     next(b for b in at.button if b.label == "Train").click().run()
     assert any("you already have 1 active runs" in error.value for error in at.error)
     assert len(store.list_runs()) == 1

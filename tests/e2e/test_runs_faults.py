@@ -1,5 +1,6 @@
 """End to end: a killed server leaves no orphans and its runs say so; a run travels as a zip."""
 
+import re
 import signal
 import sqlite3
 import time
@@ -72,8 +73,11 @@ def test_a_run_exported_from_one_server_imports_into_another(page: Page, start_a
     page.get_by_text("Import a run from a zip").click()
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(archive)
     page.get_by_role("button", name="Import", exact=True).click()
-    expect(page.get_by_text(f"Imported run {run_id}.")).to_be_visible(timeout=20_000)
-    page.goto(f"{target.url}/run?run={run_id}")
+    imported = page.get_by_text(re.compile(r"Imported run \d{8}-\d{6}-[0-9a-f]{6}\."))
+    expect(imported).to_be_visible(timeout=20_000)
+    new_id = re.search(r"\d{8}-\d{6}-[0-9a-f]{6}", imported.inner_text()).group(0)
+    assert new_id != run_id  # an imported run gets an id made by the store it joins
+    page.goto(f"{target.url}/run?run={new_id}")
     wait_until_rendered(page)
     expect(page.get_by_text("Status: done")).to_be_visible()
     wait_for_later_step(page, "Loss", 59)
