@@ -99,7 +99,9 @@ def principal() -> Principal:
 
 
 def _client_key() -> str:
-    return st.context.ip_address or current_user()
+    # Streamlit gives no address for local connections (a reverse proxy on this machine): those share
+    # one key. Never the browser id, which a guesser renews by dropping the cookie.
+    return st.context.ip_address or "local"
 
 
 def _check_password() -> None:
@@ -122,9 +124,24 @@ def _check_password() -> None:
         st.session_state[_LOGIN_ERROR_KEY] = "Wrong password."
 
 
+def _redeem_teacher_link() -> None:
+    """``?teacher=TOKEN`` from `python -m unsup_core teacher-link`: teacher mode for this browser, once."""
+    token = st.query_params.get("teacher")
+    if token is None:
+        return
+    del st.query_params["teacher"]  # never left in the address bar or the history
+    if services.store().redeem_teacher_link(token):
+        st.session_state[_TEACHER_KEY] = True
+        _teacher_browsers().add(current_user())
+    else:
+        st.error("That teacher link was already used or has expired: make a new one with "
+                 "`python -m unsup_core teacher-link`.")
+
+
 def teacher_login() -> None:
-    """Sidebar form for the teacher's password (only when one is configured)."""
-    if teacher_password() is None:
+    """Sidebar form for the teacher's password (only when one is configured), and one-time teacher links."""
+    _redeem_teacher_link()
+    if teacher_password() is None and not st.session_state.get(_TEACHER_KEY):
         return
     if is_teacher():
         st.caption("Teacher controls on")

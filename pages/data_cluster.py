@@ -13,7 +13,7 @@ from unsup_core.config import describe, to_dict
 from unsup_core.datasets import Dataset
 from unsup_core.errors import UserError
 from unsup_core.runs.spec import make_spec
-from unsup_core.runs.store import RunRecord
+from unsup_core.runs.store import RunNotFound, RunRecord
 
 CLUSTER_RUN_KEY = "data.cluster_run"
 CHOICE_KEY = "data.cluster_choice"  # (algorithm, k, version) to pre-fill the cluster form
@@ -105,9 +105,13 @@ def current_clustering(options: dict, runs: list[RunRecord]) -> RunRecord | None
     store = services.store()
     run_id = st.session_state.get(CLUSTER_RUN_KEY)
     if run_id:
-        run = store.get_run(run_id)
-        if run.spec.dataset_options == options:
-            return run
+        try:
+            run = store.get_run(run_id)
+        except RunNotFound:  # deleted meanwhile, e.g. from the Runs page
+            st.session_state.pop(CLUSTER_RUN_KEY, None)
+        else:
+            if run.spec.dataset_options == options:
+                return run
     for run in runs:
         if run.spec.dataset == "file" and run.spec.dataset_options == options and \
                 get_algorithm(run.algorithm).assigns_clusters:

@@ -12,7 +12,7 @@ import streamlit as st
 from pages import access, services
 from unsup_core.datasets import Dataset, coerce_options, get_entry
 from unsup_core.datasets.file_dataset import FILE_OPTIONS, prepare_file
-from unsup_core.datasets.image_zip import COLOUR_CHOICES
+from unsup_core.datasets.file_dataset import COLOUR_CHOICES
 from unsup_core.datasets.prepare import (MISSING_CHOICES, SCALING_CHOICES, default_features, skewed_columns,
                                          suggested_label)
 from unsup_core.datasets.report import LoadedFile, describe_delimiter
@@ -41,6 +41,9 @@ def _on_upload() -> None:
         services.store().record_upload(path, access.current_user())
     except UserError as error:
         st.session_state[ERROR_KEY] = (upload.name, str(error))
+        return
+    except OSError as error:  # the disk, not the file: say so in one sentence
+        st.session_state[ERROR_KEY] = (upload.name, f"the server could not store it ({error.strerror})")
         return
     st.session_state.pop(ERROR_KEY, None)
     st.session_state[PATH_KEY] = str(path)

@@ -1,6 +1,7 @@
 """Runs: filter and sort every run; open, compare, export, share or delete the selected ones; import."""
 
 import io
+import logging
 import time
 
 import pandas as pd
@@ -48,6 +49,9 @@ with st.expander("Import a run from a zip"):
             imported = import_run(store, io.BytesIO(upload.getvalue()), owner=access.current_user())
         except UserError as error:
             st.error(str(error))
+        except Exception as error:  # an archive is a stranger's file: never a traceback, but keep the why
+            logging.getLogger(__name__).exception("import of %s failed", upload.name)
+            st.error(f"This archive could not be imported ({type(error).__name__}); nothing was added.")
         else:
             st.success(f"Imported run {imported}.")
             runs = store.list_runs(visible_to=access.visible_owner())

@@ -109,3 +109,11 @@ def test_guessing_from_many_clients_locks_the_whole_server():
     for client in range(6):
         throttle.record_failure(f"client-{client}")
     assert throttle.retry_after("a-new-client") > 0
+
+
+def test_a_teacher_link_works_once_and_only_before_it_expires(store):
+    token = store.issue_teacher_link(minutes=10)
+    assert store.redeem_teacher_link(token) and not store.redeem_teacher_link(token)
+    assert not store.redeem_teacher_link("guess") and not store.redeem_teacher_link(None)
+    expired = store.issue_teacher_link(minutes=-1)
+    assert not store.redeem_teacher_link(expired)

@@ -131,7 +131,9 @@ def test_ids_owners_and_sharing_in_an_archive_are_never_trusted(store, finished_
     (lambda meta: meta["spec"].update(config={"latent_dim": -4}), "latent_dim=-4 is below the minimum"),
     (lambda meta: meta["spec"].update(config={"evil": 1}), "unknown config key 'evil'"),
     (lambda meta: meta["spec"].update(algorithm="os.system"), "unknown algorithm"),
-    (lambda meta: meta["spec"].update(steps=10**12), "steps must be between"),
+    (lambda meta: meta["spec"].update(steps=10**12), "steps must be an integer from 1"),
+    (lambda meta: meta["run"].update(created_at=10**400), "created_at must be a time"),
+    (lambda meta: meta["spec"].update(seed=10**30), "seed"),
     (lambda meta: meta["spec"].update(shell="rm -rf /"), "unknown fields in spec: shell"),
     (lambda meta: meta.update(extra=1), "unknown fields in run.json"),
     (lambda meta: meta["spec"].update(dataset="file", dataset_options={"path": "/etc/passwd"}),
@@ -246,3 +248,54 @@ def test_one_damaged_record_hides_only_itself(store, finished_run):
     assert [run.id for run in store.list_runs()] == [finished_run]
     with pytest.raises(Exception, match="damaged record"):
         store.get_run(damaged)
+
+
+def test_a_compressed_snapshot_bomb_is_refused_without_decoding_it(store, finished_run, tmp_path):
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as arrays:
+        with arrays.open("samples.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_1_0(member, {"descr": "<f8", "fortran_order": False,
+                                                          "shape": (16 * 1024**2,)})
+            zeros = bytes(64 * 1024**2)
+            for _ in range(2):  # 128 MB of zeros, 128 KB once deflated
+                member.write(zeros)
+    members = {**_exported(store, finished_run), "artifacts/snapshots/000000020.npz": bomb.getvalue()}
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as out:  # stored: the outer ratio is 1
+        for name, data in members.items():
+            out.writestr(name, data)
+    before = _files_under(store.home)
+    with pytest.raises(ArchiveError, match="expands|declare"):
+        import_run(store, archive, owner="bob")
+    assert _files_under(store.home) == before
+
+
+def test_absurd_numbers_and_names_are_one_sentence(store, finished_run, tmp_path):
+    members = _exported(store, finished_run)
+    rows = members["metrics.csv"].decode() + f"loss,{10**20},1.0,1.0\n"
+    with pytest.raises(ArchiveError, match="step must be 0 to 20"):
+        import_run(store, _write_zip(tmp_path / "a.zip", {**members, "metrics.csv": rows}), owner="bob")
+    with pytest.raises(ArchiveError, match="bytes long"):
+        import_run(store, _write_zip(tmp_path / "b.zip", {**members, "data/" + "é" * 200: "x"}), owner="bob")
+    assert [run.id for run in store.list_runs()] == [finished_run]
+
+
+def test_an_image_size_from_an_archive_is_bounded(store, tmp_path, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.setenv("UNSUP_LAB_HOME", str(store.home))
+    images = io.BytesIO()
+    with zipfile.ZipFile(images, "w") as archive:
+        for index in range(12):
+            picture = io.BytesIO()
+            Image.new("L", (8, 8), color=index * 20).save(picture, format="PNG")
+            archive.writestr(f"img{index}.png", picture.getvalue())
+    path = save_upload(images.getvalue(), "faces.zip")
+    run_id = store.create_run(make_spec("vae", "file", steps=5, dataset_options={"path": str(path)}), owner="alice")
+    store.finish(run_id, "cancelled")
+    members = _with_run_json(_exported(store, run_id),
+                             lambda meta: meta["spec"]["dataset_options"].update(image_size=6000))
+    before = _files_under(store.home)
+    with pytest.raises(ArchiveError, match="image_size"):
+        import_run(store, _write_zip(tmp_path / "huge.zip", members), owner="bob")
+    assert _files_under(store.home) == before

@@ -98,3 +98,11 @@ def test_resuming_a_running_or_missing_run_is_refused(lab_home):
     assert "only an ended run can be resumed" in cli("resume", run_id).stderr
     cli("cancel", run_id, check_code=0)
     assert "no run with id 'nope'" in cli("resume", "nope").stderr
+
+
+def test_the_operator_can_print_a_one_time_teacher_link(lab_home):
+    from unsup_core.runs.store import RunStore
+
+    printed = cli("teacher-link", "--minutes", "5", check_code=0).stdout
+    token = printed.split("?teacher=")[1].split()[0]
+    assert RunStore(lab_home).redeem_teacher_link(token)

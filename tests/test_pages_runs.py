@@ -113,3 +113,20 @@ def test_compare_shows_what_differs_and_one_chart_per_metric(app, store):
     assert list(difference.index) == ["n_clusters"]
     assert difference.loc["n_clusters"].tolist() == ["3", "5"]
     assert len(at.get("plotly_chart")) == 1  # one metric: inertia, both runs overlaid
+
+
+def test_a_one_time_teacher_link_turns_on_teacher_mode_despite_a_lockout(app, store, monkeypatch):
+    monkeypatch.setenv("UNSUP_LAB_SHARED", "1")
+    monkeypatch.setenv("UNSUP_LAB_LOGIN_MAX_FAILURES", "1")
+    alice = ended_run(store, "alice")
+    token = store.issue_teacher_link()
+    at = app("pages/runs.py", user="u-teacher", teacher=token)
+    at.secrets["teacher_password"] = "s3cret"
+    at.run()
+    assert any("Teacher controls on" in caption.value for caption in at.caption)
+    assert alice in run_ids_in_table(at) and "teacher" not in at.query_params
+    again = app("pages/runs.py", user="u-student", teacher=token)
+    again.secrets["teacher_password"] = "s3cret"
+    again.run()
+    assert any("already used or has expired" in error.value for error in again.error)
+    assert len(again.dataframe) == 0  # the student sees nobody's runs

@@ -130,3 +130,8 @@ def test_the_file_dataset_reads_only_files_stored_in_the_lab(lab_home, tmp_path)
                  next(stored.parent.glob(".report-*"))):
         with pytest.raises(DatasetError, match="reads only files stored in the lab"):
             load_dataset("file", path=str(path))
+
+
+def test_an_upload_with_a_name_too_long_for_the_disk_is_stored_under_a_shorter_one(lab_home):
+    path = save_upload(CSV.encode(), "é" * 200 + ".csv")
+    assert path.suffix == ".csv" and len(path.name.encode()) <= 150 and path.read_text() == CSV

@@ -344,6 +344,15 @@ def _export_labels(args) -> int:
     return EXIT_OK
 
 
+def cmd_teacher_link(args) -> int:
+    """Print a one-time link that turns on teacher mode (for a class server whose login is locked out)."""
+    token = _writable_store().issue_teacher_link(minutes=args.minutes)
+    print(f"Open the dashboard with ?teacher={token} added to its address, e.g.\n"
+          f"  http://SERVER:8501/?teacher={token}\n"
+          f"It works once, in the first browser that opens it, within {args.minutes:g} minutes.")
+    return EXIT_OK
+
+
 def cmd_cancel(args) -> int:
     from unsup_core.runs.executor import cancel_and_wait
 
@@ -432,6 +441,10 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("archive")
     importer.add_argument("--json", action="store_true")
     importer.set_defaults(handler=cmd_import)
+
+    teacher = commands.add_parser("teacher-link", help="print a one-time link that turns on teacher mode")
+    teacher.add_argument("--minutes", type=float, default=10.0, help="how long the link stays valid")
+    teacher.set_defaults(handler=cmd_teacher_link)
 
     delete = commands.add_parser("delete", help="delete a run and its artifacts")
     delete.add_argument("run_id")

@@ -159,7 +159,7 @@ def _register_builtins() -> None:
     register(DatasetEntry("file", "table", file_dataset.load_file_dataset,
                           "Your own file (CSV/TSV/TXT, .xlsx, Parquet, .npy/.npz, .zip of images), prepared "
                           "as its options say.", None, None, False,
-                          {name: Option(default, *file_dataset.FILE_OPTION_RANGES.get(name, (None, None)))
+                          {name: Option(default, **file_dataset.FILE_OPTION_LIMITS.get(name, {}))
                            for name, default in file_dataset.FILE_OPTIONS.items()},
                           check_options=file_dataset.file_kind, listed=False))
     for name, meta in idx.IDX_SETS.items():

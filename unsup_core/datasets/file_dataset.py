@@ -24,8 +24,11 @@ if TYPE_CHECKING:
 
 FILE_OPTIONS = {"path": "", "features": [], "label": "", "missing": "median", "scaling": "standard",
                 "one_hot": True, "log_columns": [], "max_rows": 0, "image_size": 0, "colour": "auto"}
-# Ranges of the numeric options (the text ones are checked against the file by check_preparation).
-FILE_OPTION_RANGES = {"max_rows": (0, 100_000_000), "image_size": (0, 256)}
+COLOUR_CHOICES = ("auto", "grey", "rgb")
+# Ranges or choices of the options whose values decide memory (the column names are checked against the
+# file by check_preparation). Image sizes: 0 picks one from the images.
+FILE_OPTION_LIMITS = {"max_rows": {"low": 0, "high": 100_000_000}, "image_size": {"choices": (0, 16, 28, 32, 64)},
+                      "colour": {"choices": COLOUR_CHOICES}}
 _PREPARATION_KEYS = ("features", "label", "missing", "scaling", "one_hot", "log_columns", "max_rows")
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from unsup_core.datasets.base import DatasetError
+from unsup_core.datasets.file_dataset import COLOUR_CHOICES
 from unsup_core.datasets.columns import clean_table
 from unsup_core.datasets.preflight import ZIP_DAMAGE, check_limit, damaged_zip
 from unsup_core.datasets.report import LoadedFile, ReadReport, describe_columns
@@ -25,7 +26,6 @@ from unsup_core.settings import FILE_LIMIT_VARS, FileLimits
 
 MAX_UNPACKED_BYTES = 2 * 1024**3
 SIZE_RANGE = (8, 48)  # automatic size: the median image side, kept in this range
-COLOUR_CHOICES = ("auto", "grey", "rgb")
 _GREY_TOLERANCE = 2 / 255  # mean channel difference below which an image counts as grey
 
 
@@ -115,6 +115,10 @@ def read_image_zip(path: Path, image_size: int = 0, colour: str = "auto") -> Loa
                         "pixels", "zip fewer or smaller images")
             if not image_size:
                 image_size = int(np.clip(np.median([max(size) for size in sizes.values()]), *SIZE_RANGE))
+            # What the resized images hold in memory (float32, up to 3 channels), before resizing any.
+            check_limit(limits, "max_array_mb", len(sizes) * image_size**2 * 3 * 4 / 2**20,
+                        f"{len(sizes):,} images of {image_size} x {image_size} pixels take", "MB",
+                        "choose a smaller image size or zip fewer images")
             names, squares = _decode_squares(archive, list(sizes), image_size, failed)
     except ZIP_DAMAGE as error:
         raise damaged_zip(path.name, error) from None

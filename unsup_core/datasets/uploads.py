@@ -30,6 +30,7 @@ CACHE_VERSION = "v2"  # bump when the loader reads the same bytes differently
 _HASH_PREFIX = 16
 _UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
 _HASH_FOLDER = re.compile(r"[0-9a-f]{16}")
+MAX_NAME_BYTES = 150
 
 
 def uploads_root() -> Path:
@@ -37,8 +38,13 @@ def uploads_root() -> Path:
 
 
 def _safe_name(name: str) -> str:
-    cleaned = _UNSAFE_NAME.sub("_", Path(name).name).strip(" .")
-    return cleaned or "upload"
+    """The name kept on disk: safe characters, at most MAX_NAME_BYTES in UTF-8 (filesystems allow 255)."""
+    cleaned = _UNSAFE_NAME.sub("_", Path(name).name).strip(" .") or "upload"
+    suffix = Path(cleaned).suffix if len(Path(cleaned).suffix.encode()) <= 16 else ""
+    stem = cleaned[:len(cleaned) - len(suffix)] if suffix else cleaned
+    while len((stem + suffix).encode()) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return (stem.strip(" .") or "upload") + suffix
 
 
 def _store(source: Path | bytes, name: str) -> Path:
@@ -116,7 +122,9 @@ def is_stored(path: Path) -> bool:
 
 
 def _cache_paths(path: Path, image_size: int, colour: str) -> tuple[Path, Path, Path]:
-    suffix = f"{CACHE_VERSION}-{image_size}-{colour}"
+    # Per name too: the same bytes stored as .csv and .tsv may be read with different delimiters.
+    name = hashlib.sha256(path.name.encode()).hexdigest()[:8]
+    suffix = f"{CACHE_VERSION}-{name}-{image_size}-{colour}"
     return (path.parent / f".table-{suffix}.parquet", path.parent / f".report-{suffix}.json",
             path.parent / f".images-{suffix}.npy")
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from unsup_core.device import resolve_device
 from unsup_core.errors import UserError
-from unsup_core.runs.spec import RunSpec, make_spec
+from unsup_core.runs.spec import MAX_STEPS, RunSpec, make_spec
 from unsup_core.runs.store import TERMINAL_STATUSES, RunStore
 from unsup_core.settings import ImportLimits
 
@@ -124,6 +124,8 @@ def _check_members(archive: zipfile.ZipFile, limits: ImportLimits) -> dict[str, 
     members, total = {}, 0
     for info in infos:
         name = info.filename
+        if len(name.encode()) > 240:  # a name the filesystem cannot hold is no layout name
+            raise ArchiveError(f"refused: a file name in the zip is {len(name.encode())} bytes long")
         if info.is_dir():
             if not name.rstrip("/") in ("artifacts", "artifacts/snapshots", "data"):
                 raise ArchiveError(f"refused: unexpected folder {name[:80]!r} (not a run archive)")
@@ -176,9 +178,13 @@ def _timestamp(record: dict, name: str, optional: bool = True) -> float | None:
     value = record.get(name)
     if value is None and optional:
         return None
-    _expect(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-            and 0 <= value <= time.time() + 86400, f"{name} must be a time in seconds, got {str(value)[:40]!r}")
-    return float(value)
+    try:
+        seconds = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # a JSON integer with hundreds of digits
+        seconds = math.nan
+    _expect(math.isfinite(seconds) and 0 <= seconds <= time.time() + 86400,
+            f"{name} must be a time in seconds, got {str(value)[:40]!r}")
+    return seconds
 
 
 def _outcome(meta: dict, steps: int) -> dict:
@@ -204,6 +210,15 @@ def _outcome(meta: dict, steps: int) -> dict:
                "created_at": _timestamp(record, "created_at", optional=False),
                "started_at": _timestamp(record, "started_at"), "ended_at": _timestamp(record, "ended_at")}
     return outcome
+
+
+def _declared_steps(meta: dict) -> int:
+    spec = meta.get("spec")
+    _expect(isinstance(spec, dict), "spec must be an object")
+    steps = spec.get("steps")
+    _expect(isinstance(steps, int) and not isinstance(steps, bool) and 1 <= steps <= MAX_STEPS,
+            f"steps must be an integer from 1 to {MAX_STEPS:,}")
+    return steps
 
 
 def _snapshot_steps(meta: dict, members: dict) -> list[int]:
@@ -244,6 +259,7 @@ def _read_metrics(archive: zipfile.ZipFile, members: dict, limits: ImportLimits,
                     names[name] = len(names)
                 codes.append(names[name])
                 step_values.append(int(step))
+                _expect(0 <= step_values[-1] <= steps, f"metrics.csv line {number + 1}: step must be 0 to {steps}")
                 values.append(float(value) if value else math.nan)
                 wall_times.append(float(wall_time))
     except (ValueError, csv.Error, UnicodeDecodeError) as error:
@@ -271,17 +287,35 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) 
             output.write(chunk)
 
 
-def _verify_artifacts(folder: Path) -> None:
-    """Every snapshot must load without pickles, the checkpoint with weights_only."""
-    import torch
+def _verify_snapshots(folder: Path, limits: ImportLimits) -> None:
+    """Every snapshot holds plain arrays (no pickles) of bounded size, judged from headers, not decoded.
 
+    An .npz is itself a zip: a few kilobytes stored in the archive can declare gigabytes of zeros.
+    """
+    from unsup_core.datasets.preflight import npz_headers
+
+    declared = 0
     for path in folder.rglob("*.npz"):
         try:
-            with np.load(path, allow_pickle=False) as arrays:
-                for name in arrays.files:
-                    arrays[name]
-        except Exception as error:
+            with zipfile.ZipFile(path) as arrays:
+                for info in arrays.infolist():
+                    if info.file_size > 1024**2 and info.file_size > limits.max_compression_ratio * max(
+                            info.compress_size, 1):
+                        raise ArchiveError(f"refused: snapshot {path.name} expands {info.file_size // max(info.compress_size, 1):,}x")
+            declared += sum(header.nbytes for header in npz_headers(path).values())
+        except (UserError, zipfile.BadZipFile, ValueError, OSError) as error:
+            if isinstance(error, ArchiveError):
+                raise
             raise ArchiveError(f"refused: snapshot {path.name} is not a plain array file ({str(error)[:120]})") from None
+        if declared > limits.max_total_bytes:
+            raise ArchiveError(f"refused: the snapshots declare more than {limits.max_total_bytes / 1024**2:,.0f} MB "
+                               "of arrays ($UNSUP_LAB_MAX_IMPORT_MB)")
+
+
+def _verify_checkpoint(folder: Path) -> None:
+    """The checkpoint must load with weights_only=True and be one this lab wrote."""
+    import torch
+
     checkpoint = folder / "checkpoint.pt"
     if checkpoint.exists():
         try:
@@ -357,17 +391,21 @@ def import_run(store: RunStore, source: str | Path | BinaryIO, *, owner: str,
             meta = _read_json(archive, members, "run.json")
             _expect(set(meta) <= {"format", "run", "spec", "snapshots"}, "unknown fields in run.json")
             _expect(meta.get("format") in READABLE_FORMATS, f"unsupported format {str(meta.get('format'))[:20]!r}")
+            # Everything that needs no data file first: a refused archive never makes the file read.
+            steps = _declared_steps(meta)
+            outcome = _outcome(meta, steps)
+            snapshot_steps = _snapshot_steps(meta, members)
+            metrics = _read_metrics(archive, members, limits, steps)
             stored_data, fresh_data = _store_data_file(store, archive, members, staging, owner)
             spec = _spec(meta, stored_data)
-            outcome = {**_outcome(meta, spec.steps), "device": resolve_device(spec.device)}
-            snapshot_steps = _snapshot_steps(meta, members)
-            metrics = _read_metrics(archive, members, limits, spec.steps)
+            outcome["device"] = resolve_device(spec.device)
             artifacts = staging / "run"
             artifacts.mkdir()
             for name, info in members.items():
                 if name.startswith("artifacts/"):
                     _copy_member(archive, info, artifacts / name.removeprefix("artifacts/"))
-            _verify_artifacts(artifacts)
+            _verify_snapshots(artifacts, limits)
+            _verify_checkpoint(artifacts)
         if stored_data is not None:
             store.record_upload(stored_data, owner)
         run_id = store.add_imported_run(spec, outcome, artifacts, metrics, snapshot_steps, owner=owner)

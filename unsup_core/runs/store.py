@@ -8,6 +8,7 @@ every status change is a single UPDATE guarded by the current status, so it is a
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -85,6 +86,11 @@ CREATE TABLE IF NOT EXISTS uploads (
     size INTEGER NOT NULL,
     saved_at REAL NOT NULL,
     PRIMARY KEY (id, owner)
+) WITHOUT ROWID;
+-- One-time teacher links made at the server's shell; only a hash of each token is kept.
+CREATE TABLE IF NOT EXISTS teacher_links (
+    token_hash TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (
     run_id TEXT NOT NULL,
@@ -564,6 +570,28 @@ class RunStore:
             raise
         return run_id
 
+    # -- teacher links ------------------------------------------------------------------------
+    def issue_teacher_link(self, minutes: float = 10.0) -> str:
+        """A one-time token that turns on teacher mode for the browser that opens it first.
+
+        The way in that no password lockout can block: 256 random bits cannot be guessed, so it needs
+        no throttle, and it is made only by someone at the server's shell.
+        """
+        token = secrets.token_urlsafe(32)
+        now = time.time()
+        self._execute("DELETE FROM teacher_links WHERE expires_at < ?", (now,))
+        self._execute("INSERT INTO teacher_links (token_hash, expires_at) VALUES (?, ?)",
+                      (_token_hash(token), now + minutes * 60))
+        return token
+
+    def redeem_teacher_link(self, token: object) -> bool:
+        """True once for a token issued here and not expired; the token is used up either way."""
+        if not isinstance(token, str) or len(token) > 100:
+            return False
+        cursor = self._execute("DELETE FROM teacher_links WHERE token_hash=? AND expires_at >= ?",
+                               (_token_hash(token), time.time()))
+        return cursor.rowcount == 1
+
     # -- uploads ------------------------------------------------------------------------------
     @property
     def uploads_dir(self) -> Path:
@@ -703,6 +731,10 @@ class RunStore:
             connection.execute("ROLLBACK")
             raise
         shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _finite_or_none(value: float) -> float | None:
