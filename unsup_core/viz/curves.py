@@ -38,3 +38,10 @@ def metric_curves(series: dict[str, tuple[np.ndarray, np.ndarray]], title: str, 
     figure.update_layout(**base_layout(title), xaxis_title="step", yaxis_title=y_title,
                          yaxis_type="log" if log_y else "linear", showlegend=len(series) > 1)
     return figure
+
+
+def mark_step(figure: go.Figure, step: int) -> go.Figure:
+    """A dotted vertical line at ``step`` on a figure over training steps (the snapshot being shown)."""
+    if (figure.layout.xaxis.title.text or "") == "step":
+        figure.add_vline(x=step, line={"dash": "dot", "width": 1, "color": "grey"})
+    return figure
