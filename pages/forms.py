@@ -24,7 +24,7 @@ def field_widget(spec: FieldSpec, key: str, default: Any = None) -> Any:
         return st.number_input(label, min_value=None if spec.low is None else float(spec.low),
                                max_value=None if spec.high is None else float(spec.high),
                                value=float(value), step=None if spec.step is None else float(spec.step),
-                               format="%g" if spec.log else None, help=spec.help, key=key)
+                               format="%g", help=spec.help, key=key)
     return st.text_input(label, value=str(value), help=spec.help, key=key)
 
 

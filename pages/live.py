@@ -10,10 +10,12 @@ import streamlit as st
 from pages import services
 from unsup_core.runs.store import RunRecord, RunStore
 from unsup_core.viz import Panel, metric_panels, snapshot_panels
+from unsup_core.viz.curves import mark_step
 
 STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circle:",
                 "done": ":material/check_circle:", "failed": ":material/error:",
                 "cancelled": ":material/stop_circle:", "interrupted": ":material/warning:"}
+PLAY_SECONDS = 0.7  # one snapshot per tick while the timeline plays
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -38,18 +40,64 @@ def _metrics(store: RunStore, run: RunRecord) -> dict[str, tuple[np.ndarray, np.
     return cached["series"]
 
 
-def _snapshot_panels(store: RunStore, run: RunRecord) -> list[Panel]:
-    """Figures of the latest snapshot, rebuilt only when a newer snapshot exists."""
+def _snapshot_panels(store: RunStore, run: RunRecord, step: int) -> list[Panel]:
+    """Figures of the snapshot at ``step``, rebuilt only when another step is shown."""
     key = f"live.snapshot.{run.id}"
-    steps = store.snapshot_steps(run.id)
-    if not steps:
-        return []
     cached = st.session_state.get(key)
-    if cached is None or cached[0] != steps[-1]:
-        step, arrays = store.load_snapshot(run.id, steps[-1])
-        cached = (step, snapshot_panels(run.algorithm, arrays, step))
+    if cached is None or cached[0] != step:
+        loaded = store.load_snapshot(run.id, step)
+        if loaded is None:  # the run was deleted meanwhile
+            return []
+        cached = (step, snapshot_panels(run.algorithm, loaded[1], step))
         st.session_state[key] = cached
     return cached[1]
+
+
+def _timeline_key(run_id: str) -> str:
+    return f"timeline.{run_id}"
+
+
+def _playing(run_id: str) -> bool:
+    return bool(st.session_state.get(f"{_timeline_key(run_id)}.playing"))
+
+
+def _toggle_play(run_id: str, steps: list[int]) -> None:
+    key = _timeline_key(run_id)
+    playing = not _playing(run_id)
+    st.session_state[f"{key}.playing"] = playing
+    if playing and st.session_state.get(key) == steps[-1]:
+        st.session_state[key] = steps[0]  # play from the start when already at the end
+    st.session_state[f"{key}.hold"] = playing  # the click's own rerun shows where play starts
+
+
+def _timeline_step(run: RunRecord, steps: list[int]) -> int:
+    """The snapshot every view shows: the newest (followed live) unless the user moved the slider back.
+
+    Following is decided by comparing with the newest step seen on the previous refresh, not by a
+    change callback, so a slider redrawn with a new option never loses its place or its following.
+    """
+    key = _timeline_key(run.id)
+    seen_key = f"{key}.latest_seen"
+    chosen = st.session_state.get(key)
+    if _playing(run.id) and chosen in steps and not st.session_state.pop(f"{key}.hold", False):
+        position = steps.index(chosen) + 1
+        if position >= len(steps) - 1:
+            st.session_state[f"{key}.playing"] = False
+        chosen = steps[min(position, len(steps) - 1)]
+    elif chosen not in steps or chosen == st.session_state.get(seen_key):
+        chosen = steps[-1]
+    st.session_state[key] = chosen
+    st.session_state[seen_key] = steps[-1]
+    if len(steps) < 2:
+        return chosen
+    slider, play = st.columns([6, 1], vertical_alignment="bottom")
+    chosen = slider.select_slider("Snapshot at step", options=steps, key=key,
+                                  help="Every view below shows the model at this step; the dotted line marks it "
+                                       "on the curves. Move it back to look at the past; move it to the end to "
+                                       "follow training again.")
+    play.button("Pause" if _playing(run.id) else "Play", key=f"{key}.play", on_click=_toggle_play,
+                args=(run.id, steps), icon=":material/pause:" if _playing(run.id) else ":material/play_arrow:")
+    return chosen
 
 
 def _progress(run: RunRecord) -> None:
@@ -75,6 +123,8 @@ def _last_values(metrics: dict) -> None:
 
 
 def _refresh_interval(run: RunRecord) -> float | None:
+    if _playing(run.id):
+        return PLAY_SECONDS
     if not run.is_active:
         return None
     young = time.time() - run.created_at < services.FAST_REFRESH_WINDOW_SECONDS
@@ -101,7 +151,14 @@ def _render(run_id: str, interval: float | None, key_prefix: str) -> None:
     _progress(run)
     metrics = _metrics(store, run)
     _last_values(metrics)
-    panels = metric_panels(run.algorithm, metrics) + _snapshot_panels(store, run)
+    steps = store.snapshot_steps(run.id)
+    panels = metric_panels(run.algorithm, metrics)
+    if steps:
+        step = _timeline_step(run, steps)
+        if len(steps) > 1:
+            for panel in panels:
+                mark_step(panel.figure, step)
+        panels += _snapshot_panels(store, run, step)
     if not panels:
         st.caption("Waiting for the first step...")
     render_panels(panels, key_prefix)

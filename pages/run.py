@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from pages import access, services, som_tools  # noqa: F401  (som_tools registers the SOM run extras)
-from pages import anomaly_extras, generative_extras  # noqa: F401  (register their run-page sections)
+from pages import anomaly_extras  # noqa: F401  (registers its run-page section)
 from pages.live import render_live_run
 from pages.run_actions import clone_form, run_controls
 from pages.run_extras import render_extras

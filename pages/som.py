@@ -64,7 +64,9 @@ if not som_runs:
     st.stop()
 ids = [run.id for run in som_runs]
 labels = {run.id: f"{run.id}  {run.dataset}, {run.spec.config['rows']}x{run.spec.config['cols']} "
-                  f"{run.spec.config['topology']}, {run.spec.config['backend']} ({run.status})" for run in som_runs}
+                  f"{run.spec.config['topology']}, {run.spec.config['backend']}" for run in som_runs}
+# No status in these labels: they are drawn once per page run and would go stale while a map trains;
+# the live view below shows the chosen map's status.
 chosen = st.selectbox("Map", ids, index=ids.index(run_id) if run_id in ids else 0, format_func=labels.get,
                       key=f"som.open.{run_id}")
 if chosen != run_id:

@@ -5,6 +5,7 @@ import streamlit as st
 from pages import access, services
 from pages.forms import config_form, options_form
 from unsup_core.algorithms import get_algorithm, list_algorithms
+from unsup_core.algorithms.catalogue import families, menu_label
 from unsup_core.datasets import get_entry, list_datasets, load_dataset
 from unsup_core.datasets.idx import IDX_SETS, missing_files_message
 from unsup_core.device import DEVICE_CHOICES
@@ -59,12 +60,13 @@ with data_column:
             st.warning(f"Cannot preview this dataset: {error}")
 
 with model_column:
-    algorithms = {cls.name: cls for cls in list_algorithms(kind=entry.kind)}
+    algorithms = {cls.name: cls for group in families(list_algorithms(kind=entry.kind)).values() for cls in group}
     names = list(algorithms)
     algorithm_name = st.selectbox("Algorithm", names, index=names.index("kmeans") if "kmeans" in names else 0,
+                                  format_func=lambda name: menu_label(algorithms[name]),
                                   key=f"train.algorithm.{entry.kind}")
     algorithm_cls = get_algorithm(algorithm_name)
-    st.caption(f"{algorithm_cls.family}: {algorithm_cls.summary}")
+    st.caption(algorithm_cls.summary)
     with st.form(f"train.form.{algorithm_name}", border=True):
         config_values = config_form(algorithm_cls.Config, f"config.{algorithm_name}")
         steps_column, seed_column, device_column = st.columns(3)

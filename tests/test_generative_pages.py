@@ -1,4 +1,4 @@
-"""The run page's timeline for generative runs, with Streamlit's AppTest (no browser)."""
+"""The run page's timeline, with Streamlit's AppTest (no browser)."""
 
 import json
 import os
@@ -47,7 +47,14 @@ def run_page(lab_home, monkeypatch):
     return open_run
 
 
-def test_the_timeline_slider_shows_the_samples_of_any_snapshot(run_page, store):
+def _step_markers(at) -> set[float]:
+    """Where the dotted 'shown step' line sits on each curve over steps."""
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return {shape["x0"] for spec in specs for shape in spec["layout"].get("shapes", [])
+            if spec["layout"].get("xaxis", {}).get("title", {}).get("text") == "step"}
+
+
+def test_one_timeline_drives_every_view_and_marks_the_curves(run_page, store):
     run_id = finished_run(store, "dcgan", "digits", 6, {"eval_every": 0})
     steps = store.snapshot_steps(run_id)
     assert len(steps) >= 6
@@ -55,11 +62,29 @@ def test_the_timeline_slider_shows_the_samples_of_any_snapshot(run_page, store):
     assert not at.exception
     slider = at.select_slider(key=f"timeline.{run_id}")
     assert slider.value == steps[-1]
-    assert f"Timeline: Samples from fixed noise at step {steps[-1]}" in chart_titles(at)
+    assert f"Samples from fixed noise at step {steps[-1]}" in chart_titles(at)
+    assert _step_markers(at) == {steps[-1]}
     slider.set_value(steps[0]).run()
     titles = chart_titles(at)
-    assert f"Timeline: Samples from fixed noise at step {steps[0]}" in titles
-    assert f"Samples from fixed noise at step {steps[-1]}" in titles  # the live view still shows the latest
+    assert f"Samples from fixed noise at step {steps[0]}" in titles
+    assert not any(f"at step {steps[-1]}" in title for title in titles)  # every snapshot view moved together
+    assert _step_markers(at) == {steps[0]}
+    at.run()
+    assert at.select_slider(key=f"timeline.{run_id}").value == steps[0]  # a refresh does not jump back
+
+
+def test_play_steps_through_the_snapshots(run_page, store):
+    run_id = finished_run(store, "gan", "ring8", 5, {})
+    steps = store.snapshot_steps(run_id)
+    at = run_page(run_id)
+    next(button for button in at.button if button.label == "Play").click().run()
+    assert at.select_slider(key=f"timeline.{run_id}").value == steps[0]  # from the start, being at the end
+    seen = [steps[0]]
+    for _ in range(len(steps)):
+        at.run()  # what the play timer does
+        seen.append(at.select_slider(key=f"timeline.{run_id}").value)
+    assert seen[:len(steps)] == steps and seen[-1] == steps[-1]
+    assert any(button.label == "Play" for button in at.button)  # it stopped at the end
 
 
 def test_a_pixelcnn_run_offers_the_pixel_by_pixel_player(run_page, store):

@@ -113,3 +113,23 @@ def test_the_sampling_animation_has_a_frame_per_step_and_a_play_button():
 def test_sparse_curves_get_markers(n_points, mode):
     figure = metric_curves({"score": (np.arange(n_points), np.ones(n_points))}, "Score")
     assert figure.data[0].mode == mode
+
+
+def test_scores_fall_on_round_steps_and_on_the_last_one():
+    from unsup_core.algorithms.scoring import ScoreSchedule
+
+    schedule = ScoreSchedule.__new__(ScoreSchedule)
+    schedule.every = 1000
+    due = [step for step in range(1, 2501) if schedule.due(step, last_step=2500)]
+    assert due == [1, 1000, 2000, 2500]
+
+
+def test_short_curves_have_whole_step_ticks_and_the_reference_is_one_dashed_level():
+    assert metric_curves({"loss": (np.array([1, 2, 3]), np.array([3.0, 2.0, 1.0]))}, "t").layout.xaxis.dtick == 1
+    assert metric_curves({"loss": (np.arange(1, 500), np.ones(499))}, "t").layout.xaxis.dtick is None
+    view = RunView("dcgan", {"score_is": (np.array([1, 250, 500]), np.array([2.0, 5.0, 7.0])),
+                             "score_is_real": (np.array([1, 250]), np.array([9.6, 9.7]))})
+    figure = next(panel.figure for panel in build_panels(view) if panel.key == "quality-is")
+    real = next(trace for trace in figure.data if trace.name == "score_is_real")
+    assert list(real.x) == [1, 500] and list(real.y) == [9.7, 9.7]
+    assert real.mode == "lines" and real.line.dash == "dash"

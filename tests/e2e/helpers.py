@@ -7,6 +7,8 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_until_rendered
+from unsup_core.algorithms import get_algorithm
+from unsup_core.algorithms.catalogue import menu_label
 
 # Plotly keeps the decoded arrays in _fullData (data holds base64 "bdata" for numpy input), and
 # Streamlit's theme wraps titles in <b>, so charts are found by a part of their title.
@@ -40,9 +42,9 @@ def choose(page: Page, label: str, option: str | re.Pattern) -> None:
 
 
 def choose_algorithm(page: Page, name: str, form_field: str) -> None:
-    """Pick an algorithm and wait for its own form: a value typed into the previous algorithm's form
-    before the rerun has drawn the new one would be lost."""
-    choose(page, "Algorithm", name)
+    """Pick an algorithm (shown by its family and readable name) and wait for its own form: a value
+    typed into the previous algorithm's form before the rerun has drawn the new one would be lost."""
+    choose(page, "Algorithm", menu_label(get_algorithm(name)))
     expect(page.get_by_label(form_field, exact=True)).to_be_visible(timeout=30_000)
     wait_until_rendered(page)
 

@@ -1,4 +1,4 @@
-"""End to end: a DCGAN trains from the browser; its fixed-noise grid changes; the timeline scrubs back."""
+"""End to end: a DCGAN trains from the browser; its fixed-noise grid changes; the one timeline scrubs back."""
 
 import re
 
@@ -11,19 +11,11 @@ from tests.e2e.helpers import CHART_BY_TITLE, IMAGE, choose_algorithm, fill, wai
 
 pytestmark = pytest.mark.e2e
 
-LIVE_GRID = "Samples from fixed noise at step"
-TIMELINE_GRID = "Timeline: Samples from fixed noise at step"
-# Titles arrive wrapped in <b> by Streamlit's theme, so match parts of them.
-LIVE_IMAGE = f"""() => {{
-    for (const el of document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")) {{
-        const title = el.layout && el.layout.title && el.layout.title.text;
-        if (title && title.includes({LIVE_GRID!r}) && !title.includes("Timeline") && el._fullData
-            && el._fullData.length) return el._fullData[0].source;
-    }}
-    return null;
-}}"""
-TIMELINE_STEP = f"""() => {{
-    const el = ({CHART_BY_TITLE})({TIMELINE_GRID!r});
+GRID = "Samples from fixed noise at step"
+GRID_IMAGE = f"() => ({IMAGE})({GRID!r})"
+# The step of the snapshot every view shows, read from the grid's title.
+SHOWN_STEP = f"""() => {{
+    const el = ({CHART_BY_TITLE})({GRID!r});
     return el ? parseInt(el.layout.title.text.match(/at step (\\d+)/)[1]) : 0;
 }}"""
 
@@ -41,15 +33,15 @@ def test_a_dcgan_run_shows_its_samples_changing_and_scrubs_back_in_time(page: Pa
 
     # Both loss curves grow, and the grid drawn from the same noise vectors changes as G learns.
     wait_for_later_step(page, "Losses: discriminator and generator", 0)
-    page.wait_for_function(f"() => ({LIVE_IMAGE})() !== null", timeout=30_000)
-    first_grid = page.evaluate(LIVE_IMAGE)
-    page.wait_for_function(f"(old) => ({LIVE_IMAGE})() !== old", arg=first_grid, timeout=30_000)
+    page.wait_for_function(f"() => ({GRID_IMAGE})() !== null", timeout=30_000)
+    first_grid = page.evaluate(GRID_IMAGE)
+    page.wait_for_function(f"(old) => ({GRID_IMAGE})() !== old", arg=first_grid, timeout=30_000)
 
-    # The timeline follows the newest snapshot while the run trains ...
-    page.wait_for_function(f"() => ({TIMELINE_STEP})() > 0", timeout=30_000)
-    followed = page.evaluate(TIMELINE_STEP)
+    # The one timeline follows the newest snapshot while the run trains ...
+    followed = page.evaluate(SHOWN_STEP)
     # Snapshots are spaced to take at most 2% of the run's time, so under load the next may take a while.
-    page.wait_for_function(f"(n) => ({TIMELINE_STEP})() > n", arg=followed, timeout=60_000)
+    page.wait_for_function(f"(n) => ({SHOWN_STEP})() > n", arg=followed, timeout=60_000)
+    latest_grid = page.evaluate(GRID_IMAGE)
 
     # ... and scrubbing to the start shows the first snapshot's grid, then stays there.
     # While the run trains each new snapshot adds an option, which redraws the slider; a key press
@@ -59,15 +51,14 @@ def test_a_dcgan_run_shows_its_samples_changing_and_scrubs_back_in_time(page: Pa
         slider.focus()
         page.keyboard.press("Home")
         try:
-            page.wait_for_function(f"() => ({TIMELINE_STEP})() === 1", timeout=4_000)
+            page.wait_for_function(f"() => ({SHOWN_STEP})() === 1", timeout=4_000)
             break
         except PlaywrightTimeout:
             continue
-    assert page.evaluate(TIMELINE_STEP) == 1
-    early_grid = page.evaluate(f"() => ({IMAGE})({TIMELINE_GRID!r})")
-    assert early_grid != page.evaluate(LIVE_IMAGE)  # step 1's samples are not today's
-    page.wait_for_timeout(3000)  # refreshes of the section must not jump back to the latest
-    assert page.evaluate(TIMELINE_STEP) == 1
+    assert page.evaluate(SHOWN_STEP) == 1
+    assert page.evaluate(GRID_IMAGE) != latest_grid  # step 1's samples are not the latest ones
+    page.wait_for_timeout(3000)  # refreshes of the live view must not jump back to the latest
+    assert page.evaluate(SHOWN_STEP) == 1
 
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("Status: cancelled")).to_be_visible(timeout=10_000)

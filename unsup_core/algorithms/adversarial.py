@@ -112,7 +112,7 @@ class AdversarialAlgorithm(Algorithm):
     def step(self) -> dict[str, torch.Tensor | float]:
         values: dict = self.train_step()
         self.steps_done += 1
-        if self.scores.due(self.steps_done):
+        if self.scores.due(self.steps_done, self.planned_steps):
             values.update(self.evaluate())
         return values
 

@@ -185,7 +185,7 @@ masked 3x3 convolutions leave a **blind spot** above-right of it (fixed by the g
     def step(self) -> dict[str, torch.Tensor | float]:
         values: dict = {"nll_bits_per_dim": self.train_step()}
         self.steps_done += 1
-        if self.scores.due(self.steps_done):
+        if self.scores.due(self.steps_done, self.planned_steps):
             with torch.no_grad():
                 values["heldout_bits_per_dim"] = bits_per_dim(self.network(self.heldout), self.heldout)
             if self.scores.scorer() is not None:

@@ -9,25 +9,23 @@ from unsup_core.sample_quality import BackgroundScorer, SampleScorer, has_scorer
 
 
 class ScoreSchedule:
-    """Score at step 1 and every ``every`` steps (0 = never); with a classifier still loading in the
-    background, also at the first step after it is ready, so the first scores do not wait a period.
+    """Score at step 1, every ``every`` steps (0 = never) and at the run's last step, so the curve's
+    points sit on round steps and the final model always has a score. The classifier loads in the
+    background; a due step that finds it not ready yet is skipped.
     """
 
     def __init__(self, every: int, data: Dataset, device: str) -> None:
         self.every = every
         self.loader = BackgroundScorer(data, device) if every and has_scorer(data) else None
         self.n_scored = scored_sample_count(data)  # also without scoring: the samples are in the state
-        self.scored_images = False
 
     def scorer(self) -> SampleScorer | None:
         return self.loader.ready() if self.loader else None
 
-    def due(self, steps_done: int) -> bool:
+    def due(self, steps_done: int, last_step: int | None = None) -> bool:
         if not self.every:
             return False
-        if steps_done == 1 or steps_done % self.every == 0:
-            return True
-        return not self.scored_images and self.scorer() is not None
+        return steps_done == 1 or steps_done % self.every == 0 or steps_done == last_step
 
 
 def image_quality_metrics(schedule: ScoreSchedule, images: torch.Tensor) -> dict[str, float]:
@@ -35,7 +33,6 @@ def image_quality_metrics(schedule: ScoreSchedule, images: torch.Tensor) -> dict
     scorer = schedule.scorer()
     if scorer is None:
         return {}
-    schedule.scored_images = True
     real = scorer.real_scores
     return {**scorer.score(images).as_metrics(), "score_is_real": real.inception_score,
             "score_fid_real": real.frechet_distance}

@@ -160,7 +160,7 @@ tend to separate position, scale and shape. Interpolation between the codes of t
         loss, reconstruction, kl = self.train_step()
         self.steps_done += 1
         values: dict = {"loss": loss, "recon": reconstruction, "kl": kl}
-        if self.scores.due(self.steps_done):
+        if self.scores.due(self.steps_done, self.planned_steps):
             values.update(image_quality_metrics(self.scores, self.quality_samples()))
         return values
 

@@ -27,7 +27,7 @@ def anomaly_histogram(scores: np.ndarray, threshold: float, title: str, *, plant
     figure.add_vline(x=threshold, line_dash="dash", line_color=THRESHOLD_COLOUR, annotation_text="flagged above")
     # Anomalies are rare by definition: a log count keeps a bar of 2 rows visible beside one of 700.
     figure.update_layout(**base_layout(title), barmode="stack", xaxis_title=score_name,
-                         yaxis={"title": {"text": "rows (log scale)"}, "type": "log"}, showlegend=planted is not None)
+                         yaxis={"title": {"text": "rows (log scale)"}, "type": "log", "dtick": 1}, showlegend=planted is not None)
     return figure
 
 

@@ -85,4 +85,9 @@ def pixelcnn_panels(view: RunView) -> list[Panel]:
     panels.append(Panel("predictions", title, paired_grid(snapshot["inputs"], snapshot["predictions"], title),
                         "Each image next to p(pixel on) given its true previous pixels: one network pass gives "
                         "every conditional at once when the pixels are known, which is what training sees."))
+    title = f"Sampling pixel by pixel at step {step} (press Play)"
+    panels.append(Panel("sampling-animation", title,
+                        sampling_animation(snapshot["samples"], snapshot["sample_probabilities"], title),
+                        "Grey: pixels drawn so far; red: the pixel being drawn, brighter when the model gave it a "
+                        "higher probability of being on; blue: not drawn yet."))
     return panels

@@ -37,4 +37,14 @@ def metric_curves(series: dict[str, tuple[np.ndarray, np.ndarray]], title: str, 
                                     line={"dash": "dash"} if name in dashed else None))
     figure.update_layout(**base_layout(title), xaxis_title="step", yaxis_title=y_title,
                          yaxis_type="log" if log_y else "linear", showlegend=len(series) > 1)
+    last_step = max((int(np.max(steps)) for steps, _ in series.values() if len(steps)), default=0)
+    if last_step < 10:  # plotly would put ticks at half steps
+        figure.update_xaxes(dtick=1)
+    return figure
+
+
+def mark_step(figure: go.Figure, step: int) -> go.Figure:
+    """A dotted vertical line at ``step`` on a figure over training steps (the snapshot being shown)."""
+    if (figure.layout.xaxis.title.text or "") == "step":
+        figure.add_vline(x=step, line={"dash": "dot", "width": 1, "color": "grey"})
     return figure

@@ -14,8 +14,12 @@ from unsup_core.viz.style import base_layout
 
 
 def _dash_reference(panel: Panel | None, name: str) -> Panel | None:
+    """Draw the real images' score as a dashed level across the whole curve (it is one number)."""
     if panel is not None:
-        panel.figure.update_traces(selector={"name": name}, line={"dash": "dash"})
+        steps = [step for trace in panel.figure.data for step in (trace.x if trace.x is not None else [])]
+        for trace in panel.figure.data:
+            if trace.name == name and trace.y is not None and len(trace.y):
+                trace.update(x=[min(steps), max(steps)], y=[trace.y[-1]] * 2, mode="lines", line={"dash": "dash"})
         if panel.figure.layout.yaxis.type == "log":
             panel.figure.update_yaxes(dtick=1)  # label powers of ten only
     return panel

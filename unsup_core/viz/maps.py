@@ -254,7 +254,9 @@ def component_planes(layout: MapLayout, weights: np.ndarray, feature_names: list
     colours = np.array([pc.hex_to_rgb(c) if c.startswith("#") else pc.unlabel_rgb(c)
                         for c in pc.sample_colorscale(colorscale, np.linspace(0, 1, 64))], dtype=np.uint8)
     titles = []
-    figure = make_subplots(rows=rows, cols=columns, horizontal_spacing=0.015, vertical_spacing=0.06,
+    # Each plane's title has two lines (name, range): leave them about 45 px above their plane.
+    figure = make_subplots(rows=rows, cols=columns, horizontal_spacing=0.015,
+                           vertical_spacing=min(0.3, 45 / (170 * rows)) if rows > 1 else 0.0,
                            subplot_titles=[" "] * n)
     for index in range(n):
         values = weights[:, index]
