@@ -40,7 +40,7 @@ def test_autoencoder_finds_planted_digits_and_the_threshold_regrades_them(page: 
     expect(metric_value(page, "Recall")).to_have_text("1.00", timeout=20_000)  # share 5% > 3% planted
     precision_before = float(metric_value(page, "Precision").inner_text())
     assert precision_before < 0.7
-    slider = page.get_by_role("slider")
+    slider = page.get_by_role("slider", name="Threshold (flag rows scoring above it)")
     slider.focus()
     slider.press("End")  # the highest threshold: nothing is flagged
     wait_until_rendered(page)
