@@ -10,7 +10,7 @@ import streamlit as st
 from pages import services
 from unsup_core.runs.store import RunRecord, RunStore
 from unsup_core.viz import Panel, metric_panels, snapshot_panels
-from unsup_core.viz.curves import mark_step
+from unsup_core.viz.curves import mark_changes, mark_step
 
 STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circle:",
                 "done": ":material/check_circle:", "failed": ":material/error:",
@@ -141,11 +141,19 @@ def render_panels(panels, key_prefix: str) -> None:
                     st.caption(panel.caption)
 
 
+def _paused_note(store: RunStore, run: RunRecord) -> str:
+    """Where a paused run holds (it keeps its device slot), or that it is about to."""
+    control = store.control_state(run.id) if run.is_active else None
+    if control is None or not control.paused:
+        return ""
+    return " · **paused**" + ("" if control.held_step is None else f" at step {control.held_step:,}")
+
+
 def _render(run_id: str, interval: float | None, key_prefix: str) -> None:
     store = services.store()
     run = store.get_run(run_id)
     device = f" on {run.device_label}" if run.device_label else ""
-    st.markdown(f"{STATUS_ICONS.get(run.status, '')} Status: **{run.status}**{device}")
+    st.markdown(f"{STATUS_ICONS.get(run.status, '')} Status: **{run.status}**{device}{_paused_note(store, run)}")
     if run.error:
         (st.warning if run.status in ("cancelled", "interrupted") else st.error)(run.error)
     _progress(run)
@@ -153,6 +161,9 @@ def _render(run_id: str, interval: float | None, key_prefix: str) -> None:
     _last_values(metrics)
     steps = store.snapshot_steps(run.id)
     panels = metric_panels(run.algorithm, metrics)
+    changes = [(change.step, change.name, change.value) for change in store.applied_changes(run.id)]
+    for panel in panels:
+        mark_changes(panel.figure, changes)
     if steps:
         step = _timeline_step(run, steps)
         if len(steps) > 1:

@@ -1,4 +1,5 @@
-"""What a user can do with one run besides watching it: cancel, resume, clone, export, share.
+"""What a user can do with one run besides watching it: pause, step, play, change its learning rate,
+cancel, resume, clone, export, share.
 
 Actions run in widget callbacks: a callback runs once, before the rerun, so a click is never lost to
 a rerun and a new run can be opened straight away.
@@ -17,6 +18,7 @@ from unsup_core.access import check_run_limit, require
 from unsup_core.config import describe
 from unsup_core.errors import UserError
 from unsup_core.runs.archive import export_run
+from unsup_core.runs.control import MAX_STEP_REQUEST, adjustable_fields, current_values
 from unsup_core.runs.spec import make_spec
 from unsup_core.runs.store import RunRecord, RunStore
 
@@ -39,6 +41,61 @@ def _cancel(run_id: str) -> None:
     st.toast("Cancel requested: the run stops after its current step.")
 
 
+def _control(run_id: str, request: str, *args) -> None:
+    """Pause, play or step: a request in the store that the worker reads between steps."""
+    try:
+        store = services.store()
+        require(access.principal(), "change", store.get_run(run_id))
+        getattr(store, request)(run_id, *args)
+    except UserError as error:
+        st.session_state[ERROR_KEY] = str(error)
+
+
+def _step(run_id: str) -> None:
+    _control(run_id, "request_steps", int(st.session_state[f"step.count.{run_id}"]))
+
+
+def _apply(run_id: str, names: list[str]) -> None:
+    """Send the values that differ from those in force (one marker per real change)."""
+    store = services.store()
+    run = store.get_run(run_id)
+    current = current_values(run.algorithm, run.spec.config, store.applied_changes(run_id))
+    for name in names:
+        value = st.session_state[f"adjust.{run_id}.{name}"]
+        if value != current[name]:
+            _control(run_id, "set_hyperparameter", name, value)
+
+
+def pause_controls(row, run: RunRecord, store: RunStore) -> None:
+    """Pause / Play, Step N and the learning rates (per network for GANs) of an active run."""
+    control = store.control_state(run.id)
+    if control.paused:
+        row.button("Continue training", key=f"play.{run.id}", icon=":material/play_arrow:", on_click=_control,
+                   args=(run.id, "request_play"), help="Train on from where it holds.")
+    else:
+        row.button("Pause training", key=f"pause.{run.id}", icon=":material/pause:", on_click=_control,
+                   args=(run.id, "request_pause"),
+                   help="Hold at the next step boundary. A paused run keeps its worker and its device slot "
+                        "(the model stays in memory, so Step and Continue go on at once); Cancel frees the slot.")
+    row.number_input("steps to take", min_value=1, max_value=MAX_STEP_REQUEST, value=10, step=1,
+                     key=f"step.count.{run.id}", label_visibility="collapsed", width=110)
+    row.button("Step", key=f"step.{run.id}", icon=":material/skip_next:", on_click=_step, args=(run.id,),
+               help="Take exactly this many steps, then hold (pauses a playing run after them).")
+    fields = adjustable_fields(run.algorithm)
+    if fields:
+        labels = {a.name: a.label for a in get_algorithm(run.algorithm).adjustables}
+        current = current_values(run.algorithm, run.spec.config, store.applied_changes(run.id))
+        with row.popover("Learning rate" if len(fields) == 1 else "Learning rates"):
+            for name, spec in fields.items():
+                st.number_input(f"{labels[name]} ({name})", min_value=spec.low, max_value=spec.high,
+                                value=current[name], step=spec.step or spec.low, format="%g",
+                                key=f"adjust.{run.id}.{name}", help=spec.help)
+            st.caption("Applied between two steps and marked on every curve; a resumed or exported run keeps it.")
+            st.button("Apply", type="primary", key=f"adjust.{run.id}", on_click=_apply, args=(run.id, list(fields)))
+    if control.paused:
+        row.caption("Paused: it holds at a step boundary and keeps its device slot (Cancel frees it).")
+
+
 def _resume(run: RunRecord) -> None:
     steps = int(st.session_state[f"resume.steps.{run.id}"])
     try:
@@ -57,6 +114,7 @@ def run_controls(run: RunRecord, store: RunStore) -> None:
     if not access.can_change(run):
         row.caption("This run belongs to another session: you can watch it.")
     elif run.is_active:
+        pause_controls(row, run, store)
         row.button("Cancel", key=f"cancel.{run.id}", on_click=_cancel, args=(run.id,))
     elif store.checkpoint_path(run.id).exists():
         with row.popover("Resume"):

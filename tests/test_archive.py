@@ -299,3 +299,59 @@ def test_an_image_size_from_an_archive_is_bounded(store, tmp_path, monkeypatch):
     with pytest.raises(ArchiveError, match="image_size"):
         import_run(store, _write_zip(tmp_path / "huge.zip", members), owner="bob")
     assert _files_under(store.home) == before
+
+
+@pytest.fixture
+def changed_run(store):
+    """A GAN run whose learning rates were changed while it trained (at steps 5 and 12)."""
+    run_id = store.create_run(make_spec("gan", "ring8", {}, steps=20), owner="alice")
+    store.claim_slot(run_id, 1, QueueLimits(cpu=4, cuda=1))
+    store.log_metrics(run_id, [("loss_d", step, 1.0) for step in range(1, 21)], step=20)
+    for name, value, step in (("lr_generator", 2e-4, 5), ("lr_discriminator", 1e-4, 12)):
+        store.set_hyperparameter(run_id, name, value)
+        store.record_changes_applied(run_id, store.take_control(run_id).changes, step)
+    store.save_checkpoint(run_id, {"step": 20, "state": {"w": torch.arange(3.0)}})
+    store.finish(run_id, "cancelled")
+    return run_id
+
+
+def test_hyperparameter_changes_travel_with_an_exported_run(store, changed_run, tmp_path, other):
+    archive = tmp_path / "run.zip"
+    export_run(store, changed_run, archive)
+    assert json.loads(zipfile.ZipFile(archive).read("run.json"))["changes"] == [
+        {"step": 5, "name": "lr_generator", "value": 2e-4}, {"step": 12, "name": "lr_discriminator", "value": 1e-4}]
+    imported = import_run(other, archive, owner="bob")
+    assert [(c.step, c.name, c.value) for c in other.applied_changes(imported)] == [
+        (5, "lr_generator", 2e-4), (12, "lr_discriminator", 1e-4)]
+    assert other.control_state(imported).pending == {}
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda changes: changes.append({"step": 3, "name": "os.system", "value": 1}), "gan cannot change 'os.system'"),
+    (lambda changes: changes.append({"step": 3, "name": "lr_generator", "value": 10.0}), "is not allowed"),
+    (lambda changes: changes.append({"step": 3, "name": "lr_generator", "value": 10**400}), "value a number"),
+    (lambda changes: changes.append({"step": 3, "name": "lr_generator", "value": "0.001"}), "value a number"),
+    (lambda changes: changes.append({"step": 3, "name": "lr_generator", "value": True}), "value a number"),
+    (lambda changes: changes.append({"step": 21, "name": "lr_generator", "value": 1e-3}), "from 0 to 20"),
+    (lambda changes: changes.append({"step": -1, "name": "lr_generator", "value": 1e-3}), "from 0 to 20"),
+    (lambda changes: changes[0].update(author="mallory"), "must be \\{step, name, value\\}"),
+    (lambda changes: changes[0].pop("step"), "must be \\{step, name, value\\}"),
+    (lambda changes: changes.extend([changes[0]] * 10_000), "at most 10,000"),
+])
+def test_hostile_hyperparameter_changes_are_refused_and_nothing_is_written(store, changed_run, tmp_path, change,
+                                                                          message):
+    before = _files_under(store.home)
+    archive = _write_zip(tmp_path / "bad.zip", _with_run_json(_exported(store, changed_run),
+                                                              lambda meta: change(meta["changes"])))
+    with pytest.raises(ArchiveError, match=message):
+        import_run(store, archive, owner="bob")
+    assert _files_under(store.home) == before and [run.id for run in store.list_runs()] == [changed_run]
+
+
+def test_changes_in_an_older_format_or_not_a_list_are_refused(store, changed_run, tmp_path):
+    for change, message in ((lambda meta: meta.update(format=2), "changes need format 3"),
+                            (lambda meta: meta.update(changes={"lr": 1}), "changes must be a list")):
+        archive = _write_zip(tmp_path / "bad.zip", _with_run_json(_exported(store, changed_run), change))
+        with pytest.raises(ArchiveError, match=message):
+            import_run(store, archive, owner="bob")
+    assert [run.id for run in store.list_runs()] == [changed_run]

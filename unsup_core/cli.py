@@ -361,6 +361,35 @@ def cmd_cancel(args) -> int:
     return EXIT_OK
 
 
+def cmd_pause(args) -> int:
+    """``pause`` and ``play``."""
+    store = _writable_store()
+    if args.command == "pause":
+        store.request_pause(args.run_id)
+        print(f"{args.run_id}: paused (it holds at its next step boundary and keeps its device slot)")
+    else:
+        store.request_play(args.run_id)
+        print(f"{args.run_id}: playing")
+    return EXIT_OK
+
+
+def cmd_step(args) -> int:
+    store = _writable_store()
+    store.request_steps(args.run_id, args.steps)
+    print(f"{args.run_id}: takes {args.steps:,} more steps, then holds")
+    return EXIT_OK
+
+
+def cmd_set(args) -> int:
+    from unsup_core.config import parse_assignments
+
+    store = _writable_store()
+    for name, value in parse_assignments(args.assignments).items():
+        checked = store.set_hyperparameter(args.run_id, name, value)
+        print(f"{args.run_id}: {name}={checked:g} from its next step")
+    return EXIT_OK
+
+
 # -- parser --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m unsup_core", description="Unsupervised Lab, headless.")
@@ -429,6 +458,21 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = commands.add_parser("cancel", help="cancel a run")
     cancel.add_argument("run_id")
     cancel.set_defaults(handler=cmd_cancel)
+
+    for name, text in (("pause", "hold a running run at its next step boundary (it keeps its device slot)"),
+                       ("play", "let a paused run train on")):
+        control = commands.add_parser(name, help=text)
+        control.add_argument("run_id")
+        control.set_defaults(handler=cmd_pause)
+    step = commands.add_parser("step", help="take exactly N more steps, then hold")
+    step.add_argument("run_id")
+    step.add_argument("steps", nargs="?", type=int, default=1, metavar="N", help="steps to take (default 1)")
+    step.set_defaults(handler=cmd_step)
+    setter = commands.add_parser("set", help="change a hyperparameter while it trains, e.g. lr=0.0003 "
+                                             "(GANs: lr_generator=..., lr_discriminator=... or lr_critic=...)")
+    setter.add_argument("run_id")
+    setter.add_argument("assignments", nargs="+", metavar="NAME=VALUE")
+    setter.set_defaults(handler=cmd_set)
 
     resume = commands.add_parser("resume", help="continue an ended run from its last checkpoint")
     resume.add_argument("run_id")

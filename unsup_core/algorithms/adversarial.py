@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from unsup_core.algorithms.base import Algorithm
+from unsup_core.algorithms.base import Adjustable, Algorithm
 from unsup_core.algorithms.gan_networks import image_channels, to_dataset_images, to_display, to_model_images
 from unsup_core.algorithms.latent import INTERPOLATIONS, interpolation_paths
 from unsup_core.algorithms.scoring import ScoreSchedule, image_quality_metrics
@@ -38,9 +38,16 @@ def field_axes(points: np.ndarray, resolution: int = FIELD_RESOLUTION) -> tuple[
 
 
 class AdversarialAlgorithm(Algorithm):
-    """Base of the GANs. ``config`` needs latent_dim, batch_size, eval_every (and image_size for images)."""
+    """Base of the GANs. ``config`` needs latent_dim, batch_size, eval_every, learning_rate (and
+    image_size for images)."""
 
     family = "generative"
+    # Each network's step size changes on its own, bounded by the Config's learning_rate range.
+    adjustables = (
+        Adjustable("lr_generator", "learning_rate", "generator learning rate", optimizer="generator_optimizer"),
+        Adjustable("lr_discriminator", "learning_rate", "discriminator learning rate",
+                   optimizer="discriminator_optimizer"),
+    )
 
     @abstractmethod
     def build_networks(self) -> tuple[nn.Module, nn.Module]:

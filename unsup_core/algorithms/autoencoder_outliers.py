@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from unsup_core.algorithms import register
+from unsup_core.algorithms.base import Adjustable
 from unsup_core.algorithms.estimator_run import scaling_param
 from unsup_core.algorithms.outliers import OutlierDetector
 from unsup_core.algorithms.torch_data import BatchSampler
@@ -57,6 +58,7 @@ class AutoencoderOutliers(OutlierDetector):
     title = "Autoencoder anomaly scores"
     Config = AutoencoderOutlierConfig
     default_steps = 500
+    adjustables = (Adjustable("lr", "learning_rate", "learning rate", optimizer="optimizer"),)
     summary = "Anomaly score = how badly an autoencoder rebuilds each row; trains live."
     explanation = r"""
 An **autoencoder** maps each row $x$ through a narrow code $z = f(x)$ (`bottleneck` numbers) and

@@ -4,11 +4,15 @@ A run calls ``setup(data, device, seed)`` once, then ``step()`` repeatedly (one 
 chunk of work, returning scalars to log), ``snapshot()`` now and then (arrays the live views draw),
 and ``state_dict()`` / ``load_state_dict()`` for checkpoints. An algorithm that converges early sets
 ``finished``.
+
+Some hyperparameters may change while a run trains (a learning rate, each network's in a GAN): an
+algorithm lists them in ``adjustables`` and :meth:`Algorithm.adjust` applies one between two steps.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -17,6 +21,21 @@ from unsup_core import config as config_lib
 from unsup_core.datasets import Dataset
 
 Scalar = Any  # a float, or a 0-d torch tensor that the worker converts in batches (no per-step sync)
+
+
+@dataclass(frozen=True)
+class Adjustable:
+    """A hyperparameter that may change between two steps of a running run.
+
+    ``name`` is how it is logged and set (``set RUN_ID lr=0.001``); its allowed values are those of
+    the Config field ``field`` (its ``param()`` range); ``optimizer`` names the attribute holding the
+    torch optimizer whose learning rate it is (None: the algorithm overrides :meth:`Algorithm.adjust`).
+    """
+
+    name: str
+    field: str
+    label: str
+    optimizer: str | None = None
 
 
 class Algorithm(ABC):
@@ -35,6 +54,8 @@ class Algorithm(ABC):
     assigns_clusters: ClassVar[bool] = False
     # Rows it can take at most (methods whose memory grows with N^2); None: no limit.
     max_samples: ClassVar[int | None] = None
+    # Hyperparameters a user may change while it trains (pause, change, step on): see Adjustable.
+    adjustables: ClassVar[tuple[Adjustable, ...]] = ()
 
     def __init__(self, config: Any = None) -> None:
         self.config = config if config is not None else self.Config()
@@ -79,3 +100,15 @@ class Algorithm(ABC):
     @abstractmethod
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` returned (after ``setup`` with the same data)."""
+
+    def adjust(self, name: str, value: float) -> None:
+        """Use ``value`` for the adjustable ``name`` from the next step on (it goes into checkpoints too).
+
+        The default sets the learning rate of every parameter group of the named optimizer; torch
+        keeps it in ``optimizer.state_dict()``, so a resumed run continues with it.
+        """
+        adjustable = next((a for a in self.adjustables if a.name == name), None)
+        if adjustable is None or adjustable.optimizer is None:
+            raise KeyError(f"{self.name} cannot change {name!r} while it trains")
+        for group in getattr(self, adjustable.optimizer).param_groups:
+            group["lr"] = float(value)

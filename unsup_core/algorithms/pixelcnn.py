@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from unsup_core.algorithms import register
-from unsup_core.algorithms.base import Algorithm
+from unsup_core.algorithms.base import Adjustable, Algorithm
 from unsup_core.algorithms.scoring import ScoreSchedule, image_quality_metrics
 from unsup_core.algorithms.torch_data import BatchSampler
 from unsup_core.config import param
@@ -125,6 +125,7 @@ class PixelCNN(Algorithm):
     accepts = ("images",)
     Config = PixelCNNConfig
     default_steps = 2000
+    adjustables = (Adjustable("lr", "learning_rate", "learning rate", optimizer="optimizer"),)
     summary = "PixelCNN: an autoregressive model that predicts each pixel from the ones before it."
     explanation = r"""
 Images are **binarised** (pixel on if its value > 0.5) and read in raster order, row by row. The

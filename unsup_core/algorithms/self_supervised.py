@@ -13,7 +13,7 @@ from abc import abstractmethod
 import numpy as np
 import torch
 
-from unsup_core.algorithms.base import Algorithm
+from unsup_core.algorithms.base import Adjustable, Algorithm
 from unsup_core.algorithms.probe import ProbeSplit, probe_accuracy
 from unsup_core.algorithms.torch_data import BatchSampler
 from unsup_core.datasets import Dataset
@@ -26,6 +26,8 @@ MAX_EMBEDDING_POINTS = 1000
 class SelfSupervisedAlgorithm(Algorithm):
     family = "self-supervised"
     accepts = ("images",)
+    # Every subclass's Config has learning_rate; the one optimizer is built here.
+    adjustables = (Adjustable("lr", "learning_rate", "learning rate", optimizer="optimizer"),)
 
     @abstractmethod
     def build(self, channels: int, image_size: int) -> list[torch.nn.Module]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unsup_core.algorithms import register
-from unsup_core.algorithms.base import Algorithm
+from unsup_core.algorithms.base import Adjustable, Algorithm
 from unsup_core.algorithms.estimator_run import resolve_scaling, standardise
 from unsup_core.algorithms.som_estimator import BACKENDS, INITS, SOM
 from unsup_core.algorithms.som_grid import LR_DECAYS, NEIGHBORHOODS, SIGMA_DECAYS, TOPOLOGIES, umatrix
@@ -76,6 +76,9 @@ class SOMAlgorithm(Algorithm):
     accepts = ("images", "table", "points2d")
     Config = SOMConfig
     default_steps = 500
+    # The rate decays over the run; a change sets the schedule's starting rate, so the decay goes on
+    # from the current step at the new scale (the learning_rate curve shows the jump).
+    adjustables = (Adjustable("lr", "learning_rate", "learning rate (schedule start)"),)
     summary = "Self-organizing map: a grid of prototypes that spreads over the data, neighbours alike."
     explanation = r"""
 A **self-organizing map** is a grid of units, each with a weight vector $w_k$ in the data space.
@@ -202,9 +205,15 @@ batches cannot overshoot). Very large batches on small maps settle a little less
             arrays["image_shape"] = np.array(data.image_shape)
         return arrays
 
+    def adjust(self, name: str, value: float) -> None:
+        if name == "lr":
+            self.som.set_learning_rate(value)
+        else:
+            super().adjust(name, value)
+
     def state_dict(self) -> dict:
         return {"som": self.som.get_state(), "step_index": self.step_index,
-                "total_updates": self.som.total_updates_}
+                "total_updates": self.som.total_updates_, "learning_rate": self.som.learning_rate}
 
     def load_state_dict(self, state: dict) -> None:
         # The schedules keep the length the run started with: a resumed map continues them exactly,
@@ -213,5 +222,7 @@ batches cannot overshoot). Very large batches on small maps settle a little less
         self.som.set_state(state["som"])
         self.som.total_updates_ = int(state.get("total_updates", self.som.total_updates_))
         self.step_index = int(state["step_index"])
+        if "learning_rate" in state:  # changed while it trained (older checkpoints: the config's)
+            self.som.set_learning_rate(float(state["learning_rate"]))
         self.finished = self.som.done_
         self._evaluation = None

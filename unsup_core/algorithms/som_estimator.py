@@ -433,6 +433,12 @@ class SOM:
     def cluster_centers_(self) -> np.ndarray:
         return self.weights_
 
+    def set_learning_rate(self, learning_rate: float) -> None:
+        """Rescale the learning-rate schedule from the next update on (its decay continues from here)."""
+        self.learning_rate = float(learning_rate)
+        if self.backend == "minisom" and hasattr(self, "_backend"):
+            self._backend.minisom._learning_rate = self.learning_rate
+
     def get_state(self) -> dict:
         return {"backend": self._backend.get_state(), "n_updates": self.n_updates_}
 

@@ -18,7 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from unsup_core.algorithms import register
-from unsup_core.algorithms.base import Algorithm
+from unsup_core.algorithms.base import Adjustable, Algorithm
 from unsup_core.algorithms.latent import INTERPOLATIONS, interpolation_paths, traversals
 from unsup_core.algorithms.scoring import ScoreSchedule, image_quality_metrics
 from unsup_core.algorithms.torch_data import BatchSampler
@@ -93,6 +93,7 @@ class VAE(Algorithm):
     accepts = ("images",)
     Config = VAEConfig
     default_steps = 2000
+    adjustables = (Adjustable("lr", "learning_rate", "learning rate", optimizer="optimizer"),)
     summary = "Variational autoencoder: learns to compress images into a small latent space and sample new ones."
     explanation = r"""
 An **encoder** maps an image $x$ to a Gaussian $q(z \mid x) = \mathcal{N}(\mu(x), \operatorname{diag}\sigma^2(x))$

@@ -18,6 +18,7 @@ from torch import nn
 
 from unsup_core.algorithms import register
 from unsup_core.algorithms.adversarial import AdversarialAlgorithm
+from unsup_core.algorithms.base import Adjustable
 from unsup_core.algorithms.gan_networks import (IMAGE_SIZES, conv_discriminator, conv_generator,
                                                 point_discriminator, point_generator)
 from unsup_core.config import param
@@ -62,6 +63,10 @@ class WGANGP(AdversarialAlgorithm):
     accepts = ("images", "points2d")
     Config = WGANGPConfig
     default_steps = 2000
+    adjustables = (
+        Adjustable("lr_generator", "learning_rate", "generator learning rate", optimizer="generator_optimizer"),
+        Adjustable("lr_critic", "learning_rate", "critic learning rate", optimizer="discriminator_optimizer"),
+    )
     summary = "WGAN-GP: a critic estimates the Wasserstein distance; a gradient penalty keeps it 1-Lipschitz."
     explanation = r"""
 The **critic** $C$ scores samples with an unbounded number (no sigmoid: it is not a classifier).

@@ -1,8 +1,9 @@
 """Whole runs as zip files: export on one machine, import on another, and see the same run.
 
-Layout (format 2)::
+Layout (format 3; 1 and 2 are read too)::
 
-    run.json        the run's outcome (status, step, times, error), its spec and the snapshot index
+    run.json        the run's outcome (status, step, times, error), its spec, the snapshot index and
+                    the hyperparameter changes applied while it trained ({step, name, value} each)
     config.json     the spec alone (algorithm, dataset, config, steps, seed, device)
     metrics.csv     name, step, value, wall_time
     data/NAME       the user's file, for a run on one (so the run can be repeated elsewhere)
@@ -10,7 +11,9 @@ Layout (format 2)::
 
 An archive is data from a stranger. Import trusts no id, path, owner or flag in it: the run gets a
 new id made by the store, belongs to whoever imports it and is not shared; its spec is validated
-exactly as a new run's (:func:`make_spec`); a user's file is stored again under the hash of its bytes;
+exactly as a new run's (:func:`make_spec`), each hyperparameter change as a change asked of a running
+run (a name the algorithm declares adjustable, a value in its range, a step within the run, and at most
+``_MAX_CHANGES`` of them); a user's file is stored again under the hash of its bytes;
 every member name must be one of the layout's, every size and count is bounded before anything is
 written, snapshots load without pickles and the checkpoint with ``weights_only=True``. A refused
 import leaves nothing behind.
@@ -36,12 +39,13 @@ import numpy as np
 
 from unsup_core.device import resolve_device
 from unsup_core.errors import UserError
+from unsup_core.runs.control import Change, check_change
 from unsup_core.runs.spec import MAX_STEPS, RunSpec, make_spec
 from unsup_core.runs.store import TERMINAL_STATUSES, RunStore
 from unsup_core.settings import ImportLimits
 
-ARCHIVE_FORMAT = 2
-READABLE_FORMATS = (1, 2)
+ARCHIVE_FORMAT = 3
+READABLE_FORMATS = (1, 2, 3)
 _OUTCOME_FIELDS = ("status", "step", "device_label", "created_at", "started_at", "ended_at", "error")
 # Format 1 also wrote these; they are read and thrown away: ids, owners and flags come from this server.
 _IGNORED_FIELDS = ("id", "algorithm", "dataset", "steps", "device", "queued_at", "owner", "shared", "parent_id")
@@ -54,6 +58,8 @@ _MAX_METRIC_NAMES = 1000
 _MAX_NAME_LENGTH = 200
 _MAX_ERROR_LENGTH = 4000
 _MAX_SNAPSHOTS = 100_000
+_MAX_CHANGES = 10_000
+_CHANGE_FIELDS = {"step", "name", "value"}
 _METRIC_HEADER = ["name", "step", "value", "wall_time"]
 _COPY_CHUNK = 1024**2
 
@@ -83,6 +89,8 @@ def export_run(store: RunStore, run_id: str, target: str | Path | BinaryIO) -> N
     run = store.get_run(run_id)
     outcome = {name: getattr(run, name) for name in _OUTCOME_FIELDS}
     snapshots = [{"step": step} for step in store.snapshot_steps(run_id)]
+    changes = [{"step": change.step, "name": change.name, "value": change.value}
+               for change in store.applied_changes(run_id)]
     metrics = io.StringIO()
     writer = csv.writer(metrics)
     writer.writerow(_METRIC_HEADER)
@@ -93,7 +101,7 @@ def export_run(store: RunStore, run_id: str, target: str | Path | BinaryIO) -> N
         spec["dataset_options"] = {**spec["dataset_options"], "path": f"data/{data_file.name}"}
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("run.json", json.dumps({"format": ARCHIVE_FORMAT, "run": outcome, "spec": spec,
-                                                 "snapshots": snapshots}, indent=2))
+                                                 "snapshots": snapshots, "changes": changes}, indent=2))
         archive.writestr("config.json", json.dumps(spec, indent=2))
         archive.writestr("metrics.csv", metrics.getvalue())
         if data_file is not None:
@@ -235,6 +243,27 @@ def _snapshot_steps(meta: dict, members: dict) -> list[int]:
     missing = [step for step in steps if f"artifacts/snapshots/{step:09d}.npz" not in members]
     _expect(not missing, f"snapshot files for steps {missing[:3]} are missing")
     return sorted(steps)
+
+
+def _changes(meta: dict, spec: RunSpec, last_step: int) -> list[Change]:
+    """The applied hyperparameter changes, each checked as a change asked of a running run."""
+    entries = meta.get("changes", [])
+    _expect(meta["format"] >= 3 or not entries, "changes need format 3")
+    _expect(isinstance(entries, list) and len(entries) <= _MAX_CHANGES,
+            f"changes must be a list of at most {_MAX_CHANGES:,}")
+    changes = []
+    for entry in entries:
+        _expect(isinstance(entry, dict) and set(entry) == _CHANGE_FIELDS, "a change must be {step, name, value}")
+        step, name, value = entry["step"], entry["name"], entry["value"]
+        _expect(isinstance(step, int) and not isinstance(step, bool) and 0 <= step <= last_step,
+                f"a change's step must be a whole number from 0 to {last_step}")
+        _expect(isinstance(name, str) and isinstance(value, (int, float)) and not isinstance(value, bool)
+                and -1e300 < value < 1e300, "a change's name must be text and its value a number")
+        try:
+            changes.append(Change(name, check_change(spec.algorithm, name, value), step))
+        except UserError as error:
+            raise ArchiveError(f"not a valid run archive: a change is not allowed: {error}") from None
+    return sorted(changes, key=lambda change: change.step)
 
 
 def _read_metrics(archive: zipfile.ZipFile, members: dict, limits: ImportLimits, steps: int) -> ImportedMetrics:
@@ -389,7 +418,7 @@ def import_run(store: RunStore, source: str | Path | BinaryIO, *, owner: str,
         with archive:
             members = _check_members(archive, limits)
             meta = _read_json(archive, members, "run.json")
-            _expect(set(meta) <= {"format", "run", "spec", "snapshots"}, "unknown fields in run.json")
+            _expect(set(meta) <= {"format", "run", "spec", "snapshots", "changes"}, "unknown fields in run.json")
             _expect(meta.get("format") in READABLE_FORMATS, f"unsupported format {str(meta.get('format'))[:20]!r}")
             # Everything that needs no data file first: a refused archive never makes the file read.
             steps = _declared_steps(meta)
@@ -399,6 +428,7 @@ def import_run(store: RunStore, source: str | Path | BinaryIO, *, owner: str,
             stored_data, fresh_data = _store_data_file(store, archive, members, staging, owner)
             spec = _spec(meta, stored_data)
             outcome["device"] = resolve_device(spec.device)
+            changes = _changes(meta, spec, outcome["step"])
             artifacts = staging / "run"
             artifacts.mkdir()
             for name, info in members.items():
@@ -408,7 +438,8 @@ def import_run(store: RunStore, source: str | Path | BinaryIO, *, owner: str,
             _verify_checkpoint(artifacts)
         if stored_data is not None:
             store.record_upload(stored_data, owner)
-        run_id = store.add_imported_run(spec, outcome, artifacts, metrics, snapshot_steps, owner=owner)
+        run_id = store.add_imported_run(spec, outcome, artifacts, metrics, snapshot_steps, owner=owner,
+                                        changes=changes)
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:
         _discard(stored_data if fresh_data else None)
         raise ArchiveError(f"the zip is damaged: {str(error)[:120]}") from None

@@ -6,6 +6,11 @@ ship the same events over the wire. Overhead is kept off the step path: a step o
 scalars (tensors stay tensors) to a buffer, which is handed over every ``flush_interval`` and
 converted and written by the recorder (one device sync per flush, not per step); snapshot and
 checkpoint cadences adapt to their own cost so they take a bounded share of the wall time.
+
+Between steps, at the same cadence as the stop check, the loop reads its controls: a paused run
+holds at a step boundary (after a flush, a snapshot and a checkpoint, so the views show where it
+stopped) until it is given steps or played again; hyperparameter changes are applied, checkpointed
+(so a resumed run continues with them) and only then recorded as applied at that step.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 import torch
 
 from unsup_core.algorithms.base import Algorithm
+from unsup_core.runs.control import Change, Control
 
 
 class Recorder(Protocol):
@@ -28,6 +34,14 @@ class Recorder(Protocol):
     def snapshot(self, step: int, arrays: dict[str, np.ndarray]) -> None: ...
     def checkpoint(self, step: int, state: dict) -> None: ...
     def stop_reason(self) -> str | None: ...
+
+    def control(self) -> Control:
+        """Pause flag, steps granted while paused (each handed over once), changes to apply."""
+
+    def changes_applied(self, changes: tuple[Change, ...], step: int) -> None: ...
+
+    def holding(self, step: int | None) -> None:
+        """The loop holds at ``step`` while paused (None: it trains again)."""
 
     def close(self) -> None:
         """Wait until everything logged is written; raise if a write failed."""
@@ -96,11 +110,14 @@ def _train(algorithm: Algorithm, total_steps: int, recorder: Recorder, start_ste
            settings: LoopSettings) -> LoopResult:
     step = start_step
     buffer: list[tuple[int, dict]] = []
-    started = last_check = time.monotonic()
+    started = time.monotonic()
+    last_check = started - settings.stop_check_interval  # read the controls before the first step
     next_flush = next_snapshot = started  # first flush and snapshot right after step 1
     next_checkpoint = started + settings.first_checkpoint_after
     rate_origin = (started, step)
+    snapshot_step = None
     stop = None
+    paused, granted, held = False, 0, False
 
     def flush(now: float) -> None:
         nonlocal buffer
@@ -109,6 +126,18 @@ def _train(algorithm: Algorithm, total_steps: int, recorder: Recorder, start_ste
         recorder.log(buffer, step, rate)
         buffer = []
 
+    def checkpoint() -> None:
+        # A checkpoint must never be ahead of the stored metrics, or a resumed run would have a gap.
+        nonlocal next_flush
+        flush(time.monotonic())
+        next_flush = time.monotonic() + settings.flush_interval
+        recorder.checkpoint(step, checkpoint_payload(algorithm, step))
+
+    def snapshot() -> None:
+        nonlocal snapshot_step
+        recorder.snapshot(step, algorithm.snapshot())
+        snapshot_step = step
+
     while step < total_steps and not algorithm.finished:
         now = time.monotonic()
         if now - last_check >= settings.stop_check_interval:
@@ -116,30 +145,50 @@ def _train(algorithm: Algorithm, total_steps: int, recorder: Recorder, start_ste
             stop = recorder.stop_reason()
             if stop:
                 break
+            control = recorder.control()
+            if control.changes:
+                for change in control.changes:
+                    algorithm.adjust(change.name, change.value)
+                checkpoint()
+                recorder.changes_applied(control.changes, step)
+            paused = control.paused
+            granted = granted + control.steps if paused else 0
+        if paused and granted == 0:
+            if not held:
+                if snapshot_step != step:
+                    snapshot()
+                checkpoint()
+                recorder.holding(step)
+                held = True
+            time.sleep(settings.stop_check_interval)
+            continue
+        if held:
+            recorder.holding(None)
+            held = False
+            rate_origin = (time.monotonic(), step)  # steps per second while training, not while held
         values = algorithm.step()
         step += 1
+        granted = max(0, granted - 1)
         buffer.append((step, values))
         now = time.monotonic()
         if now >= next_flush:
             flush(now)
             next_flush = now + settings.flush_interval
         if now >= next_snapshot:
-            recorder.snapshot(step, algorithm.snapshot())
+            snapshot()
             done = time.monotonic()
             next_snapshot = done + max(settings.snapshot_min_interval, (done - now) / settings.snapshot_budget)
             if step - start_step == 1:
                 # Rate over the first step would count setup-like warm-up; measure from here on.
                 rate_origin = (done, step)
         if now >= next_checkpoint:
-            # A checkpoint must never be ahead of the stored metrics, or a resumed run would have a gap.
-            flush(now)
-            next_flush = now + settings.flush_interval
-            recorder.checkpoint(step, checkpoint_payload(algorithm, step))
+            checkpoint()
             done = time.monotonic()
             next_checkpoint = done + max(settings.checkpoint_interval, (done - now) / settings.snapshot_budget)
 
     flush(time.monotonic())
-    recorder.snapshot(step, algorithm.snapshot())
+    if snapshot_step != step:
+        snapshot()
     recorder.checkpoint(step, checkpoint_payload(algorithm, step))
     if stop:
         status = "cancelled" if stop == "cancelled" else "interrupted"

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from unsup_core.errors import UserError
 from unsup_core.paths import data_home
-from unsup_core.runs import processes
+from unsup_core.runs import control, processes
 from unsup_core.runs.spec import RunSpec
 
 if TYPE_CHECKING:  # numpy is imported where arrays are read or written: a queued worker never needs it
@@ -226,8 +226,11 @@ def is_run_id(value: object) -> bool:
     return isinstance(value, str) and RUN_ID_PATTERN.fullmatch(value) is not None
 
 
-class RunStore:
-    """Access to runs under ``home`` (default: ``$UNSUP_LAB_HOME``); safe to share across threads."""
+class RunStore(control.ControlChannel):
+    """Access to runs under ``home`` (default: ``$UNSUP_LAB_HOME``); safe to share across threads.
+
+    Pausing, stepping and changing a running run are in :class:`control.ControlChannel`.
+    """
 
     def __init__(self, home: str | Path | None = None) -> None:
         self.home = Path(home) if home is not None else data_home()
@@ -242,7 +245,7 @@ class RunStore:
         if not self.read_only:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             with self._connect() as connection:
-                connection.executescript(_SCHEMA)
+                connection.executescript(_SCHEMA + control.SCHEMA)
             return
         if not self.db_path.exists():
             raise UserError(f"no run store at {self.home}: the folder is read-only and holds no runs.db")
@@ -399,6 +402,7 @@ class RunStore:
         )
         if cursor.rowcount != 1:
             raise RunStateError(f"run {run_id} changed while resuming; try again")
+        self.reset_control(run_id)
         return self.get_run(run_id)
 
     def set_shared(self, run_id: str, shared: bool) -> None:
@@ -528,12 +532,12 @@ class RunStore:
             " WHERE s.run_id=? ORDER BY s.name, m.step", (run_id,))]
 
     def add_imported_run(self, spec: RunSpec, record: dict, staging: Path, metrics: "ImportedMetrics",
-                         snapshot_steps: list[int], *, owner: str) -> str:
+                         snapshot_steps: list[int], *, owner: str, changes: list[control.Change] = ()) -> str:
         """Add a run read from an archive under a new id made here; ``staging`` becomes its folder.
 
-        ``record`` holds only checked fields (status, step, timestamps, error, device label). The run
-        belongs to ``owner`` and is not shared, whatever the archive said. All or nothing: on any
-        failure no row stays and the folder is removed.
+        ``record`` holds only checked fields (status, step, timestamps, error, device label), ``changes``
+        only checked applied hyperparameter changes. The run belongs to ``owner`` and is not shared,
+        whatever the archive said. All or nothing: on any failure no row stays and the folder is removed.
         """
         for _ in range(10):
             run_id = _new_run_id()
@@ -561,6 +565,10 @@ class RunStore:
                 connection.executemany(
                     "INSERT INTO snapshots (run_id, step, file, wall_time) VALUES (?,?,?,?)",
                     [(run_id, step, f"runs/{run_id}/snapshots/{step:09d}.npz", time.time()) for step in snapshot_steps])
+                now = time.time()
+                connection.executemany(
+                    "INSERT INTO run_changes (run_id, name, value, requested_at, step, applied_at) VALUES (?,?,?,?,?,?)",
+                    [(run_id, change.name, change.value, now, change.step, now) for change in changes])
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
@@ -724,7 +732,8 @@ class RunStore:
         try:
             connection.execute("DELETE FROM metrics WHERE series_id IN (SELECT id FROM series WHERE run_id=?)",
                                (run_id,))
-            for table, column in (("series", "run_id"), ("snapshots", "run_id"), ("runs", "id")):
+            for table, column in (("series", "run_id"), ("snapshots", "run_id"), ("run_control", "run_id"),
+                                  ("run_changes", "run_id"), ("runs", "id")):
                 connection.execute(f"DELETE FROM {table} WHERE {column}=?", (run_id,))
             connection.execute("COMMIT")
         except BaseException:

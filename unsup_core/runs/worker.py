@@ -5,7 +5,8 @@ One process trains one run, so a crash or an out-of-memory kill takes down only 
 one such process ready so a new run starts without paying for ``import torch``.
 
 The worker never touches Streamlit. It stops between steps when the run is cancelled (flag in the
-store, or SIGTERM) or when the process that started it disappears (no orphans).
+store, or SIGTERM) or when the process that started it disappears (no orphans); it pauses, steps and
+changes hyperparameters between steps as the store's control channel says (``runs/control.py``).
 """
 
 from __future__ import annotations
@@ -112,6 +113,15 @@ class StoreRecorder:
             return "cancelled"
         return self.flags.reason
 
+    def control(self):
+        return self.store.take_control(self.run_id)
+
+    def changes_applied(self, changes, step) -> None:
+        self.store.record_changes_applied(self.run_id, changes, step)
+
+    def holding(self, step) -> None:
+        self.store.set_held_step(self.run_id, step)
+
 
 def worker_threads() -> int:
     """Leave a core to the web server: cpu_count - 1 threads (at least 1), or UNSUP_LAB_WORKER_THREADS."""
@@ -180,6 +190,8 @@ def execute(store, run_id: str, flags: StopFlags, limits: QueueLimits | None = N
         if checkpoint is not None:
             algorithm.load_state_dict(checkpoint["state"])
             start_step = int(checkpoint["step"])
+        # Steps after the checkpoint are trained again, so changes recorded there are not in force.
+        store.discard_changes_after(run_id, start_step)
         result = run_loop(algorithm, spec.steps, StoreRecorder(store, run_id, flags), start_step=start_step)
     except Exception as error:  # a failed run must say why, never vanish
         try:

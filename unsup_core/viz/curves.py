@@ -48,3 +48,27 @@ def mark_step(figure: go.Figure, step: int) -> go.Figure:
     if (figure.layout.xaxis.title.text or "") == "step":
         figure.add_vline(x=step, line={"dash": "dot", "width": 1, "color": "grey"})
     return figure
+
+
+CHANGE_COLOUR = "#e67e22"
+
+
+def change_label(name: str, value: float) -> str:
+    """'lr 0.0003': what a hyperparameter change set, compactly."""
+    return f"{name} {value:g}"
+
+
+def mark_changes(figure: go.Figure, changes: list[tuple[int, str, float]]) -> go.Figure:
+    """A labelled vertical line at each step where hyperparameters changed, on a figure over training steps.
+
+    ``changes`` holds (step, name, value); changes at one step share one line and one label.
+    """
+    if (figure.layout.xaxis.title.text or "") != "step":
+        return figure
+    labels: dict[int, list[str]] = {}
+    for step, name, value in changes:
+        labels.setdefault(int(step), []).append(change_label(name, value))
+    for step, texts in sorted(labels.items()):
+        figure.add_vline(x=step, line={"width": 1.5, "color": CHANGE_COLOUR}, annotation_text=", ".join(texts),
+                         annotation_position="top right", annotation_font={"size": 10, "color": CHANGE_COLOUR})
+    return figure
