@@ -102,6 +102,19 @@ def encode(link: FormLink) -> dict[str, str]:
     return params
 
 
+def without_defaults(link: FormLink) -> FormLink:
+    """``link`` keeping only the config values and dataset options that differ from their defaults."""
+    from unsup_core.algorithms import get_algorithm
+    from unsup_core.datasets import get_entry
+
+    config_defaults = {spec.name: spec.default for spec in config_lib.describe(get_algorithm(link.algorithm).Config)}
+    option_defaults = get_entry(link.dataset).defaults
+    return replace(link,
+                   config={name: value for name, value in link.config.items() if value != config_defaults.get(name)},
+                   dataset_options={name: value for name, value in link.dataset_options.items()
+                                    if value != option_defaults.get(name)})
+
+
 def link_url(base_url: str, link: FormLink) -> str:
     """``base_url`` (the Train page's address, without a query) with ``link``'s parameters."""
     return f"{base_url.split('?', 1)[0]}?{urlencode(encode(link), safe=',')}"
