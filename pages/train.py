@@ -1,16 +1,23 @@
-"""Train: pick a dataset and an algorithm that fits it, set its parameters, start a run."""
+"""Train: pick a dataset and an algorithm that fits it, set its parameters, start a run.
+
+The whole form is in the page's address (``unsup_core.form_links``): a link opens exactly that setup,
+hiding or fixing the controls it names, and the address follows the form (see pages/train_links.py).
+"""
 
 import streamlit as st
 
 from pages import access, services
 from pages.forms import config_form, options_form
+from pages.train_links import control_values, link_box, link_notes, locks, opened_link
 from unsup_core.algorithms import get_algorithm, list_algorithms
 from unsup_core.algorithms.catalogue import families, menu_label
+from unsup_core.config import describe
 from unsup_core.datasets import get_entry, list_datasets, load_dataset
 from unsup_core.datasets.idx import IDX_SETS, missing_files_message
 from unsup_core.device import DEVICE_CHOICES
 from unsup_core.errors import UserError
-from unsup_core.runs.spec import MAX_STEPS, SEED, make_spec
+from unsup_core.form_links import DATA_PREFIX, RUN_KEYS, FormLink
+from unsup_core.runs.spec import MAX_STEPS, SEED
 from unsup_core.viz.datasets import dataset_preview
 
 services.require_app()
@@ -19,6 +26,8 @@ ERROR_KEY = "train.error"
 
 st.title("Train")
 entries = {entry.name: entry for entry in list_datasets()}
+link = opened_link()
+link_notes(link)
 
 
 def _dataset_label(name: str) -> str:
@@ -26,29 +35,56 @@ def _dataset_label(name: str) -> str:
     return f"{name}  ({entry.kind}, {entry.n_samples:,} x {entry.n_features})"
 
 
-def _start_run(algorithm: str, dataset: str, config_names: list[str], option_names: list[str]) -> None:
-    """Form callback: submit before the rerun, so the rerun opens the run page at once."""
+def _start_run(current: FormLink, widget_keys: dict[str, str]) -> None:
+    """Form callback: submit before the rerun, so the rerun opens the run page at once.
+
+    ``current`` is the form as drawn; every control that has a widget is read from its submitted value.
+    """
     state = st.session_state
+    values = {**control_values(current), **{name: state[key] for name, key in widget_keys.items() if key in state}}
     try:
-        spec = make_spec(
-            algorithm, dataset, {name: state[f"config.{algorithm}.{name}"] for name in config_names},
-            steps=int(state[f"steps.{algorithm}"]), seed=int(state["train.seed"]), device=state["train.device"],
-            dataset_options={name: state[f"dataset.{dataset}.{name}"] for name in option_names})
+        spec = FormLink(current.dataset, current.algorithm, {name: values[name] for name in current.config},
+                        {name: values[DATA_PREFIX + name] for name in current.dataset_options},
+                        steps=int(values["steps"]), seed=int(values["seed"]), device=values["device"]).spec()
         services.open_run_on_next_rerun(access.start_run(spec))
     except UserError as error:
         state[ERROR_KEY] = str(error)
 
 
+def _pick(label: str, control: str, choices: list[str], default: str, **widget) -> str:
+    """A selectbox for a run control: left out when the link hides it, disabled when it fixes it."""
+    if control in run_locks["hidden"]:
+        return default
+    return st.selectbox(label, choices, index=choices.index(default), disabled=control in run_locks["fixed"],
+                        **widget)
+
+
+def _number(column, control: str, low: int, high: int, default: int, **widget) -> int:
+    if control in run_locks["hidden"]:
+        return default
+    return int(column.number_input(control, low, high, default, disabled=control in run_locks["fixed"], **widget))
+
+
+run_locks = locks(link, list(RUN_KEYS), "")
+
+
 data_column, model_column = st.columns([2, 3], gap="large")
 
 with data_column:
-    dataset_name = st.selectbox("Dataset", list(entries), format_func=_dataset_label, key="train.dataset")
+    dataset_names = list(entries)
+    dataset_name = _pick("Dataset", "dataset", dataset_names, link.dataset if link else dataset_names[0],
+                         format_func=_dataset_label, key="train.dataset")
     entry = get_entry(dataset_name)
     st.caption(entry.description)
+    option_fields = entry.fields(shared=access.settings().shared)
+    option_locks = locks(link, [DATA_PREFIX + spec.name for spec in option_fields], dataset_name)
     dataset_options = {}
-    if option_fields := entry.fields(shared=access.settings().shared):
+    if option_fields:
         with st.expander("Dataset options"):
-            dataset_options = options_form(option_fields, f"dataset.{dataset_name}", n_columns=2)
+            dataset_options = options_form(
+                option_fields, f"dataset.{dataset_name}", n_columns=2,
+                defaults=link.dataset_options if link and link.dataset == dataset_name else None,
+                **{kind: [name[len(DATA_PREFIX):] for name in names] for kind, names in option_locks.items()})
     missing = missing_files_message(dataset_name) if dataset_name in IDX_SETS else None
     if missing and not dataset_options.get("path"):
         st.info(missing)
@@ -62,21 +98,36 @@ with data_column:
 with model_column:
     algorithms = {cls.name: cls for group in families(list_algorithms(kind=entry.kind)).values() for cls in group}
     names = list(algorithms)
-    algorithm_name = st.selectbox("Algorithm", names, index=names.index("kmeans") if "kmeans" in names else 0,
-                                  format_func=lambda name: menu_label(algorithms[name]),
-                                  key=f"train.algorithm.{entry.kind}")
+    default_name = link.algorithm if link and link.algorithm in names else "kmeans" if "kmeans" in names else names[0]
+    algorithm_name = _pick("Algorithm", "algorithm", names, default_name,
+                           format_func=lambda name: menu_label(algorithms[name]), key=f"train.algorithm.{entry.kind}")
     algorithm_cls = get_algorithm(algorithm_name)
+    same_setup = link is not None and (link.dataset, link.algorithm) == (dataset_name, algorithm_name)
     st.caption(algorithm_cls.summary)
+    config_locks = locks(link, [spec.name for spec in describe(algorithm_cls.Config)], dataset_name, algorithm_name)
     with st.form(f"train.form.{algorithm_name}", border=True):
-        config_values = config_form(algorithm_cls.Config, f"config.{algorithm_name}")
+        config_values = config_form(algorithm_cls.Config, f"config.{algorithm_name}",
+                                    defaults=link.config if same_setup else None, **config_locks)
         steps_column, seed_column, device_column = st.columns(3)
-        steps_column.number_input(
-            "steps", 1, MAX_STEPS, algorithm_cls.default_steps, key=f"steps.{algorithm_name}",
-            help="Training steps (iterations for k-means, which stops early once converged).")
-        seed_column.number_input("seed", SEED.low, SEED.high, SEED.default, key="train.seed", help=SEED.help)
-        device_column.selectbox("device", DEVICE_CHOICES, key="train.device",
-                                help=f"auto picks CUDA when present; here: {services.device_label()}")
-        st.form_submit_button("Train", type="primary", on_click=_start_run,
-                              args=(algorithm_name, dataset_name, list(config_values), list(dataset_options)))
+        steps = _number(steps_column, "steps", 1, MAX_STEPS,
+                        link.steps if same_setup and link.steps else algorithm_cls.default_steps,
+                        key=f"steps.{algorithm_name}",
+                        help="Training steps (iterations for k-means, which stops early once converged).")
+        seed = _number(seed_column, "seed", SEED.low, SEED.high, link.seed if link else SEED.default,
+                       key="train.seed", help=SEED.help)
+        with device_column:
+            device = _pick("device", "device", list(DEVICE_CHOICES), link.device if link else "auto",
+                           key="train.device", help=f"auto picks CUDA when present; here: {services.device_label()}")
+        current = FormLink(dataset_name, algorithm_name, config_values, dataset_options, steps, seed, device)
+        widget_keys = {**{name: f"config.{algorithm_name}.{name}" for name in config_values},
+                       **{DATA_PREFIX + name: f"dataset.{dataset_name}.{name}" for name in dataset_options},
+                       "steps": f"steps.{algorithm_name}", "seed": "train.seed", "device": "train.device"}
+        hidden = [*run_locks["hidden"], *option_locks["hidden"], *config_locks["hidden"]]
+        widget_keys = {name: key for name, key in widget_keys.items() if name not in hidden}
+        train_column, link_column = st.columns([1, 3], vertical_alignment="center")
+        train_column.form_submit_button("Train", type="primary", on_click=_start_run, args=(current, widget_keys))
+        link_column.form_submit_button("Update link", help="Put these values in the page's address and in the "
+                                                           "copied link, without training.")
     if error := st.session_state.pop(ERROR_KEY, None):
         st.error(error)
+    link_box(current, hidden, [*run_locks["fixed"], *option_locks["fixed"], *config_locks["fixed"]])
