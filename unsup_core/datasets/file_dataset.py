@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 # listing datasets or running on a built-in one does not pay for them.
 
 FILE_OPTIONS = {"path": "", "features": [], "label": "", "missing": "median", "scaling": "standard",
-                "one_hot": True, "log_columns": [], "max_rows": 0, "image_size": 0, "colour": "auto"}
+                "one_hot": True, "log_columns": [], "max_rows": 0, "image_size": 0, "colour": "auto", "whiten": False}
 # Ranges of the numeric options (the text ones are checked against the file by check_preparation).
 FILE_OPTION_RANGES = {"max_rows": (0, 100_000_000), "image_size": (0, 256)}
-_PREPARATION_KEYS = ("features", "label", "missing", "scaling", "one_hot", "log_columns", "max_rows")
+_PREPARATION_KEYS = ("features", "label", "missing", "scaling", "one_hot", "log_columns", "max_rows", "whiten")
 
 
 def preparation_from(options: dict) -> Preparation:
