@@ -176,7 +176,9 @@ def fit_labels(algorithm: str, config: dict, X: np.ndarray, seed: int) -> tuple[
     if algorithm == "spectral":
         model = SpectralClustering(config["n_clusters"], affinity="nearest_neighbors", random_state=seed,
                                    n_neighbors=min(config["n_neighbors"], len(X) - 1), assign_labels="cluster_qr")
-        return model.fit_predict(X), None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "graph is not fully connected" on a resample
+            return model.fit_predict(X), None
     if algorithm == "hdbscan":
         return HDBSCAN(min_cluster_size=config["min_cluster_size"], copy=True).fit_predict(X), None
     raise ValueError(f"unknown tournament algorithm {algorithm!r}")
@@ -291,6 +293,7 @@ class Tournament:
     sample_rows: int = SAMPLE_ROWS
     n_finalists: int = STABILITY_FINALISTS
     loggable: list[bool] | None = None  # columns a log may touch (measurements, not one-hot 0/1 columns)
+    standard_only: bool = False  # only standard scaling (data whose preparation a run cannot choose)
     candidates: list[Candidate] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -302,7 +305,7 @@ class Tournament:
         self.log_columns = skewed_positive(self.X_scored) if len(self.X_scored) > 2 else np.array([], dtype=int)
         if self.loggable is not None:
             self.log_columns = np.array([j for j in self.log_columns if self.loggable[j]], dtype=int)
-        self.recipes = recipes(bool(len(self.log_columns)))
+        self.recipes = [Recipe("standard")] if self.standard_only else recipes(bool(len(self.log_columns)))
         self.ks = [k for k in range(2, self.k_max + 1) if k < len(self.X_scored)]
         self.prepared: dict[Recipe, np.ndarray] = {}
         self.rounds_done = 0
@@ -363,13 +366,11 @@ class Tournament:
 
         ranked, recommendation, reason = rank(self.candidates)
         return TournamentResult(ranked, recommendation, reason, self._options(recommendation),
-                                list(self.feature_names), len(self.X_raw), len(self.rows), self._moves(recommendation))
+                                list(self.feature_names), len(self.X_raw), len(self.rows), self._moves(recommendation),
+                                [self.feature_names[j] for j in self.log_columns])
 
     def _options(self, winner: Candidate) -> dict:
-        """The file dataset's preparation fields that make the winner's matrix again (features aside)."""
-        return {"scaling": winner.recipe.scaling, "missing": "median",
-                "log_columns": [self.feature_names[j] for j in self.log_columns] if winner.recipe.log else [],
-                "whiten": winner.recipe.whiten, "one_hot": True, "max_rows": 0}
+        return preparation_options(winner.recipe, [self.feature_names[j] for j in self.log_columns])
 
     def _moves(self, winner: Candidate) -> dict[int, np.ndarray]:
         """Labels for each k of the winner's algorithm and preparation (how memberships move as k grows)."""
@@ -401,17 +402,26 @@ class TournamentResult:
     n_rows: int
     n_scored: int
     moves: dict[int, np.ndarray]  # k -> labels of the scored rows, for the Sankey view
+    log_columns: list[str] = field(default_factory=list)  # the columns a "log" preparation transforms
 
     def as_dict(self, top: int = 20) -> dict:
         winner = self.recommendation
         return {
             "rows": self.n_rows, "rows_scored": self.n_scored, "features": self.features,
             "candidates": len(self.leaderboard),
-            "leaderboard": [candidate.as_dict() for candidate in self.leaderboard[:top]],
+            "leaderboard": [{**candidate.as_dict(),
+                             "dataset_options": preparation_options(candidate.recipe, self.log_columns)}
+                            for candidate in self.leaderboard[:top]],
             "recommendation": {"algorithm": winner.algorithm, "k": winner.k, "config": dict(winner.config),
                                "dataset_options": dict(self.dataset_options), "title": winner.title,
                                "no_structure": winner.k == 1, "reason": self.reason},
         }
+
+
+def preparation_options(recipe: Recipe, log_columns: list[str]) -> dict:
+    """The file dataset's preparation fields that make a recipe's matrix again (features aside)."""
+    return {"scaling": recipe.scaling, "missing": "median", "log_columns": list(log_columns) if recipe.log else [],
+            "whiten": recipe.whiten, "one_hot": True, "max_rows": 0}
 
 
 def run_tournament(X_raw: np.ndarray, feature_names: list[str], **settings) -> TournamentResult:

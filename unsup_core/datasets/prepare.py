@@ -128,8 +128,11 @@ def _numeric_role(name: str, column: pd.Series, n_rows: int) -> str:
         return "looks like a year or a date: when a row was recorded, not what it measures"
     if len(present) and present.value_counts().iloc[0] >= NEAR_CONSTANT_SHARE * len(present):
         return "(nearly) constant: one value in at least 95% of the rows separates no groups"
-    if np.all(present == np.round(present)) and present.nunique() <= MAX_CODE_LEVELS:
-        return (f"integer codes with {present.nunique()} values: categories in disguise, whose distances "
+    levels = present.nunique()
+    # small integers (0/1, 1-5) repeated many times; a handful of rows with few values is just a small table
+    if np.all(present == np.round(present)) and levels <= MAX_CODE_LEVELS and present.abs().max() <= 20 \
+            and len(present) >= 4 * levels:
+        return (f"integer codes with {levels} values: categories in disguise, whose distances "
                 "mean nothing")
     return ""
 
