@@ -1,4 +1,4 @@
-"""Your data, middle: choose k for me (a sweep run), then cluster (a run) with the chosen algorithm."""
+"""Your data, middle: choose for me (a clustering tournament run), then cluster (a run) with the chosen algorithm."""
 
 from __future__ import annotations
 
@@ -9,16 +9,20 @@ from pages.forms import field_widget
 from pages.live import render_live_run
 from unsup_core.algorithms import get_algorithm, list_algorithms
 from unsup_core.analysis.reuse import find_run
+from unsup_core.analysis.tournament import K_MAX
+from unsup_core.analysis.tournament_table import tournament_options
 from unsup_core.config import describe, to_dict
 from unsup_core.datasets import Dataset
 from unsup_core.errors import UserError
 from unsup_core.runs.spec import make_spec
 from unsup_core.runs.store import RunNotFound, RunRecord
+from unsup_core.viz import snapshot_panels
+from unsup_core.viz.tournament_views import leaderboard_rows, tournament_summary
 
 CLUSTER_RUN_KEY = "data.cluster_run"
 CHOICE_KEY = "data.cluster_choice"  # (algorithm, k, version) to pre-fill the cluster form
+CANDIDATE_RUN_KEY = "data.candidate_run"
 K_FIELDS = ("n_clusters", "n_components")
-SWEEP_K_MAX = 10
 
 
 def submit_run(algorithm: str, config: dict, options: dict, steps: int | None = None) -> RunRecord | None:
@@ -31,39 +35,54 @@ def submit_run(algorithm: str, config: dict, options: dict, steps: int | None = 
     return services.store().get_run(run_id)
 
 
-def _use_recommendation(algorithm: str, k: int) -> None:
-    version = st.session_state.get(CHOICE_KEY, ("", 0, 0))[2] + 1
-    st.session_state[CHOICE_KEY] = (algorithm, k, version)
-
-
 def choose_k_section(options: dict, data: Dataset, runs: list[RunRecord]) -> None:
-    """Start a sweep over k, watch it, and offer its recommendation for the cluster form."""
-    k_max = min(SWEEP_K_MAX, data.n_samples - 1)
-    config = to_dict(get_algorithm("choose_k").build_config({"k_max": max(2, k_max)}))
-    sweep = find_run(runs, "choose_k", "file", options, config)
-    if sweep is None:
-        st.caption(f"Fits k-means and a Gaussian mixture for k = 2 to {k_max} and scores each (elbow, "
-                   "silhouette, Davies-Bouldin, Calinski-Harabasz, BIC).")
-        if st.button("Choose k for me", key="data.sweep", disabled=data.n_samples < 3):
-            sweep = submit_run("choose_k", config, options, steps=max(1, k_max - 1))
-        if sweep is None:
+    """The clustering tournament: start it, watch it, show its leaderboard, reason and memberships."""
+    if data.kind != "table":
+        st.caption("The clustering tournament compares clusterings of table columns; for images, pick an "
+                   "algorithm below.")
+        return
+    tournament_data = tournament_options(options, options.get("features") or [])
+    config = to_dict(get_algorithm("tournament").build_config({"k_max": max(2, min(K_MAX, data.n_samples - 1))}))
+    run = find_run(runs, "tournament", "file", tournament_data, config)
+    if run is None:
+        st.caption("Plays k-means, Gaussian mixtures, Ward, spectral clustering and HDBSCAN for every k and several "
+                   "preparations (scaling, log of skewed columns, whitening) against each other, scored without "
+                   "labels, and recommends one (or says there is no structure).")
+        if st.button("Choose for me", key="data.sweep", disabled=data.n_samples < 3):
+            run = submit_run("tournament", config, tournament_data)
+        if run is None:
             return
-    if sweep.is_active:
-        render_live_run(sweep, key_prefix="sweep")
+    if run.is_active:
+        render_live_run(run, key_prefix="sweep")
         return
-    latest = services.store().load_snapshot(sweep.id)
-    if sweep.status != "done" or latest is None or "recommended_k" not in latest[1]:
-        st.error(f"The sweep did not finish: {sweep.error or sweep.status}")
+    latest = services.store().load_snapshot(run.id)
+    summary = tournament_summary(latest[1]) if latest else None
+    if run.status != "done" or summary is None:
+        st.error(f"The tournament did not finish: {run.error or run.status}")
         return
-    from unsup_core.viz import snapshot_panels
+    st.success(f"**Recommended:** {summary['recommendation']['reason']}")
+    st.dataframe(leaderboard_rows(summary), hide_index=True, key="data.leaderboard")
+    panels = snapshot_panels("tournament", latest[1], latest[0])
+    if panels:
+        st.plotly_chart(panels[0].figure, key="data.memberships")
+    _run_candidate(summary, options)
 
-    snapshot = latest[1]
-    panel = snapshot_panels("choose_k", snapshot, latest[0])[0]
-    st.plotly_chart(panel.figure, key="data.k-selection")
-    algorithm, k = str(snapshot["recommended_algorithm"]), int(snapshot["recommended_k"])
-    st.success(f"**Recommended:** {snapshot['reason']}")
-    st.button(f"Use k = {k} with {'a Gaussian mixture' if algorithm == 'gmm' else 'k-means'}", type="primary",
-              key="data.use-k", on_click=_use_recommendation, args=(algorithm, k))
+
+def _run_candidate(summary: dict, options: dict) -> None:
+    """One click runs any candidate of the leaderboard on all rows, with its own preparation."""
+    rows = summary["leaderboard"]
+    titles = [row["title"] for row in rows]
+    chosen = st.selectbox("Candidate", titles, key="data.candidate")
+    row = rows[titles.index(chosen)]
+    if st.button("Run this candidate", type="primary", key="data.run-candidate"):
+        started = submit_run(row["algorithm"], row["config"], {**options, **row["dataset_options"]})
+        if started is not None:
+            st.session_state[CANDIDATE_RUN_KEY] = started.id
+            version = st.session_state.get(CHOICE_KEY, ("", 0, 0))[2] + 1
+            st.session_state[CHOICE_KEY] = (row["algorithm"], row["k"], version)  # the form below follows
+    run_id = st.session_state.get(CANDIDATE_RUN_KEY)
+    if run_id:
+        render_live_run(services.store().get_run(run_id), key_prefix="candidate")
 
 
 def cluster_algorithms(kind: str) -> list[str]:

@@ -65,17 +65,32 @@ def test_run_without_features_records_the_columns_it_chose(lab_home, flowers):
     assert run["dataset_options"]["scaling"] == "robust"
 
 
-def test_suggest_recommends_k_for_a_file(lab_home, tmp_path):
+def test_suggest_json_carries_a_leaderboard_and_a_recommendation_that_run_repeats(lab_home, tmp_path):
     rng = np.random.default_rng(0)
-    centres = np.array([[0, 0, 0], [6, 0, 0], [0, 6, 0], [0, 0, 6], [6, 6, 6]])
-    points = centres.repeat(60, axis=0) + rng.normal(0, 0.5, (300, 3))
-    path = tmp_path / "five.csv"
-    pd.DataFrame(points, columns=["a", "b", "c"]).to_csv(path, index=False)
-    result = json.loads(cli("suggest", str(path), "--set", "k_max=8", "--json", check_code=0).stdout)
-    assert result["recommendation"]["k"] == 5 and result["recommendation"]["algorithm"] == "kmeans"
-    assert [scores["k"] for scores in result["scores"]] == list(range(2, 9))
-    text = cli("suggest", str(path), "--set", "k_max=6", check_code=0).stdout
-    assert "recommended: kmeans with k = 5" in text
+    centres = np.array([[0, 0, 0], [6, 0, 0], [0, 6, 0]])
+    points = centres.repeat(60, axis=0) + rng.normal(0, 0.7, (180, 3))
+    table = pd.DataFrame(points, columns=["a", "b", "c"])
+    table.insert(0, "id", np.arange(1, 181))
+    table["year"], table["site"] = rng.integers(2015, 2020, 180), rng.choice(["x", "y"], 180)
+    path = tmp_path / "three.csv"
+    table.to_csv(path, index=False)
+    result = json.loads(cli("suggest", str(path), "--set", "k_max=5", "--json", check_code=0).stdout)
+    recommendation = result["recommendation"]
+    assert recommendation["k"] == 3 and recommendation["reason"].endswith(".")
+    assert recommendation["dataset_options"]["features"] == ["a", "b", "c"]
+    assert {"scaling", "log_columns", "whiten"} <= set(recommendation["dataset_options"])
+    assert result["leaderboard"][0]["title"] == recommendation["title"]
+    assert all({"algorithm", "k", "config", "scores", "preparation"} <= set(row) for row in result["leaderboard"])
+    options = recommendation["dataset_options"]
+    run = json.loads(cli("run", recommendation["algorithm"], "--dataset", str(path), "--wait", "--json",
+                         "--features", ",".join(options["features"]),
+                         *[f"--set={key}={value}" for key, value in recommendation["config"].items()],
+                         *[f"--dataset-option={key}={','.join(value) if isinstance(value, list) else value}"
+                           for key, value in options.items() if key not in ("features", "label", "path")],
+                         check_code=0).stdout)
+    assert run["status"] == "done" and run["metrics"]["n_clusters_found"] == 3
+    text = cli("suggest", str(path), "--set", "k_max=4", check_code=0).stdout
+    assert "recommended: " in text and "k = 3" in text
 
 
 @pytest.mark.parametrize("make_file, args, message", [

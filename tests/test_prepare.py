@@ -28,18 +28,20 @@ def loaded(tmp_path):
 
 def test_defaults_leave_out_row_numbers_text_and_the_label(loaded):
     assert suggested_label(loaded) == "group"
-    assert default_features(loaded, "group") == ["age", "income", "city"]
+    # city is categorical beside two measurements: left out by default (its 0/1 columns would dominate)
+    assert default_features(loaded, "group") == ["age", "income"]
     assert skewed_columns(loaded.table, ["age", "income"]) == ["income"]
 
 
 def test_impute_one_hot_and_standard_scaling(loaded):
     prepared = prepare(loaded, Preparation(features=("age", "income", "city"), label="group"))
-    assert prepared.feature_names == ["age", "income", "city=Oslo", "city=Rome"]
-    assert prepared.X.shape == (5, 4) and prepared.X.dtype == np.float32
+    assert prepared.feature_names == ["age", "income", "city=(missing)", "city=Oslo", "city=Rome"]
+    assert prepared.X.shape == (5, 5) and prepared.X.dtype == np.float32
     assert np.allclose(prepared.X[:, :2].mean(axis=0), 0, atol=1e-6)
     assert np.allclose(prepared.X[:, :2].std(axis=0), 1, atol=1e-5)
-    # Row 4 misses its city: it gets the most frequent one (Oslo and Rome tie; the mode takes the first).
+    # Row 4 misses its city: an explicit "(missing)" category, not a guess.
     assert set(np.unique(prepared.X[:, 2:])) == {0.0, 1.0} and (prepared.X[:, 2:].sum(axis=1) == 1).all()
+    assert prepared.X[3, 2] == 1.0
     assert prepared.y.tolist() == [0, 0, 1, 1, 1] and prepared.label_names == ["a", "b"]
     assert "group" not in prepared.feature_names
     assert any("filled 2 missing values with the column median (age 1, income 1)" in note for note in prepared.notes)

@@ -282,34 +282,48 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_suggest(args) -> int:
+    """The clustering tournament in the foreground: its leaderboard and a recommendation ``run`` repeats."""
     from unsup_core import config as config_lib
     from unsup_core.algorithms import get_algorithm
-    from unsup_core.analysis.k_selection import KScores, recommend
+    from unsup_core.analysis.tournament import Tournament
+    from unsup_core.analysis.tournament_table import recommended_options, tournament_options
     from unsup_core.datasets import load_dataset
     from unsup_core.runs.worker import limit_threads
 
     limit_threads()
     dataset, options = _dataset_argument(args)
-    sweep_cls = get_algorithm("choose_k")
-    sweep = sweep_cls(sweep_cls.build_config(config_lib.parse_assignments(args.set)))
+    settings = get_algorithm("tournament").build_config(config_lib.parse_assignments(args.set))
+    is_file = dataset == "file"
+    if is_file:
+        options = tournament_options(options, options["features"])
     data = load_dataset(dataset, **options)
-    sweep.setup(data, seed=args.seed)
-    while not sweep.finished:
-        values = sweep.step()
+    names = list(data.feature_names) or [f"x{j + 1}" for j in range(data.n_features)]
+    tournament = Tournament(data.X, names, k_max=settings.k_max, sample_rows=settings.sample_rows, seed=args.seed,
+                            loggable=["=" not in name for name in names], standard_only=not is_file)
+    while not tournament.finished:
+        done = tournament.play_round()
         if not args.json:
-            print(f"k = {int(values['k'])}: silhouette {values.get('silhouette', float('nan')):.3f}", file=sys.stderr)
-    recommendation = recommend(sweep.scores)
+            print(f"round {tournament.rounds_done}/{tournament.n_rounds}: {done}", file=sys.stderr)
+    result = tournament.result()
+    summary = result.as_dict()
+    recommendation = summary["recommendation"]
+    if is_file:
+        recommendation["dataset_options"] = recommended_options(result, {k: v for k, v in options.items()})
+    else:
+        recommendation["dataset_options"] = options
+        recommendation["config"]["scaling"] = "standard"
+    recommendation["dataset"] = dataset
     if args.json:
-        _print_json({"rows": data.n_samples, "features": data.n_features,
-                     "scores": [scores.as_dict() for scores in sweep.scores],
-                     "recommendation": recommendation.as_dict()})
+        _print_json(summary)
         return EXIT_OK
-    names = list(KScores.__dataclass_fields__)
-    print("  ".join(f"{name:>18}" for name in names))
-    for scores in sweep.scores:
-        print("  ".join(f"{value:>18.4g}" for value in scores.as_dict().values()))
-    print(f"\nrecommended: {recommendation.algorithm} with k = {recommendation.k}")
-    print(recommendation.reason)
+    print(f"{'rank':>4}  {'candidate':<56} {'silhouette':>10} {'CH':>9} {'DB':>6} {'ICL':>10} {'stability':>9}")
+    for position, candidate in enumerate(summary["leaderboard"][:10], start=1):
+        scores = candidate["scores"]
+        print(f"{position:>4}  {candidate['title']:<56} {scores.get('silhouette', float('nan')):>10.3f} "
+              f"{scores.get('calinski_harabasz', float('nan')):>9.1f} {scores.get('davies_bouldin', float('nan')):>6.2f} "
+              f"{scores.get('icl', float('nan')):>10.1f} {scores.get('stability', float('nan')):>9.2f}")
+    print(f"\nrecommended: {recommendation['title']}")
+    print(recommendation["reason"])
     return EXIT_OK
 
 
@@ -434,13 +448,14 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_list)
 
-    suggest = commands.add_parser("suggest", help="choose k for me: score k-means and a Gaussian mixture per k")
+    suggest = commands.add_parser("suggest", help="choose for me: a clustering tournament (algorithms x k x "
+                                                   "preparations) and its recommendation")
     suggest.add_argument("dataset", help="a file, or a built-in dataset's name")
     suggest.add_argument("--features", default="")
     suggest.add_argument("--label", default="")
     suggest.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE",
                          help="preparation, e.g. scaling=robust or missing=drop")
-    suggest.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="e.g. k_max=15")
+    suggest.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="e.g. k_max=10")
     suggest.add_argument("--seed", type=int, default=0)
     suggest.add_argument("--json", action="store_true")
     suggest.set_defaults(handler=cmd_suggest)

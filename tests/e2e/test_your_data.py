@@ -1,5 +1,7 @@
 """End to end: upload a messy CSV through the file chooser, choose columns, choose k, cluster, download."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -37,20 +39,18 @@ def test_upload_prepare_choose_k_cluster_and_download(page: Page, app_server: st
     expect(page.get_by_text("What was read from kunden.csv")).to_be_visible(timeout=20_000)
     expect(page.get_by_text("delimiter: semicolon")).to_be_visible()
 
-    # Choose the columns: the city is random noise here, so leave it out.
-    page.get_by_role("button", name="Remove Stadt").click()
-    wait_until_rendered(page)
+    # The defaults leave out the customer number (an id) and the city (a category beside measurements).
     expect(page.get_by_text("150 rows x 3 features")).to_be_visible()
 
-    page.get_by_role("button", name="Choose k for me").click()
-    use_k = page.get_by_role("button", name="Use k = 3 with k-means")
-    expect(use_k).to_be_visible(timeout=60_000)
-    use_k.click()
+    page.get_by_role("button", name="Choose for me").click()
+    expect(page.get_by_text("Recommended:")).to_be_visible(timeout=90_000)
+    expect(page.get_by_text("How memberships move as k grows")).to_be_visible()
+    page.get_by_role("button", name="Run this candidate").click()
     wait_until_rendered(page)
-    expect(page.get_by_role("spinbutton", name="n clusters")).to_have_value("3")
+    expect(page.get_by_role("spinbutton", name=re.compile("n (clusters|components)"))).to_have_value("3")
 
     page.get_by_role("button", name="Cluster", exact=True).click()
-    expect(page.get_by_text("Understand the clusters (kmeans")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Understand the clusters (")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Clusters on the PCA map (150 rows)")).to_be_visible(timeout=60_000)
     wait_until_rendered(page)
 

