@@ -7,6 +7,7 @@ import pytest
 
 from unsup_core import identity
 from unsup_core.access import AccessDenied, LoginThrottle, Principal, check_run_limit, may, require, submit_run
+from tests.tables import measurements
 from unsup_core.datasets.uploads import save_upload
 from unsup_core.runs.executor import LocalExecutor
 from unsup_core.runs.spec import make_spec
@@ -54,7 +55,7 @@ def test_uploads_belong_to_whoever_uploaded_them(store, lab_home):
 
 
 def test_a_run_on_someone_elses_file_is_refused(store, lab_home, monkeypatch):
-    path = save_upload(b"a,b\n" + b"".join(f"{i},{i % 2}\n".encode() for i in range(20)), "theirs.csv")
+    path = save_upload(measurements(20, 2), "theirs.csv")
     store.record_upload(path, ALICE.id)
     spec = make_spec("kmeans", "file", {"n_clusters": 2}, steps=2, dataset_options={"path": str(path)})
     executor = LocalExecutor(store, watch_parent=False)

@@ -18,6 +18,7 @@ import torch
 from unsup_core.runs.archive import ArchiveError, export_run, import_run
 from unsup_core.runs.spec import make_spec
 from unsup_core.runs.store import RunStore, is_run_id
+from tests.tables import measurements
 from unsup_core.datasets.uploads import save_upload
 from unsup_core.settings import QueueLimits
 
@@ -92,7 +93,7 @@ def test_a_run_exported_here_is_the_same_run_imported_elsewhere(store, finished_
 def test_a_run_on_a_users_file_carries_the_file_and_is_stored_again_by_its_bytes(store, tmp_path, other,
                                                                                  monkeypatch):
     monkeypatch.setenv("UNSUP_LAB_HOME", str(store.home))
-    path = save_upload(b"a,b\n" + b"".join(f"{i},{i % 3}\n".encode() for i in range(30)), "table.csv")
+    path = save_upload(measurements(30, 3), "table.csv")
     run_id = store.create_run(make_spec("kmeans", "file", {"n_clusters": 2}, steps=5,
                                         dataset_options={"path": str(path)}), owner="alice")
     store.finish(run_id, "cancelled")
@@ -153,7 +154,7 @@ def test_every_field_is_checked_as_a_new_runs_and_a_refusal_leaves_nothing(store
 
 def test_a_path_in_the_spec_is_replaced_by_the_file_the_archive_holds(store, tmp_path, monkeypatch):
     monkeypatch.setenv("UNSUP_LAB_HOME", str(store.home))
-    path = save_upload(b"a,b\n" + b"".join(f"{i},{i % 3}\n".encode() for i in range(30)), "t.csv")
+    path = save_upload(measurements(30, 3), "t.csv")
     run_id = store.create_run(make_spec("kmeans", "file", {"n_clusters": 2}, steps=5,
                                         dataset_options={"path": str(path)}), owner="alice")
     store.finish(run_id, "cancelled")

@@ -33,7 +33,7 @@ def test_an_upload_is_read_prepared_and_stored(page, lab_home):
     assert not at.exception and not at.error
     markdown = " ".join(block.value for block in at.markdown)
     assert "rows: **30**" in markdown and "delimiter: **semicolon**" in markdown and "decimal mark: **,**" in markdown
-    assert any("30 rows x 5 features" in block.value for block in at.success)  # 2 numbers + 3 cities one-hot
+    assert any("30 rows x 2 features" in block.value for block in at.success)  # the city is left out beside measurements
     stored = list((lab_home / "datasets" / "uploads").glob("*/people.csv"))
     assert len(stored) == 1 and stored[0].read_bytes() == CSV.encode("latin-1")
 
@@ -45,7 +45,7 @@ def test_a_failed_upload_keeps_the_previous_file(page, lab_home):
     assert "Could not use junk.csv" in at.error[0].value and "binary data" in at.error[0].value
     assert "people.csv is still loaded" in at.error[0].value
     assert any(header.value == "2. What was read from people.csv" for header in at.subheader)
-    assert any("30 rows x 5 features" in block.value for block in at.success)
+    assert any("30 rows x 2 features" in block.value for block in at.success)
     kept = [path.name for path in (lab_home / "datasets" / "uploads").glob("*/*") if not path.name.startswith(".")]
     assert kept == ["people.csv"]  # a file that cannot be read is not stored
 

@@ -15,7 +15,7 @@ from unsup_core.runs.worker import StopFlags, StoreRecorder
 from unsup_core.settings import QueueLimits
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-EVERY_STEP = LoopSettings(snapshot_min_interval=0.0, snapshot_budget=1.0)  # a snapshot after each step
+EVERY_STEP = LoopSettings(snapshot_min_interval=0.0, snapshot_budget=float("inf"))  # a snapshot after each step, however long it takes
 
 
 def finished_run(store, algorithm, dataset, steps, config):
