@@ -92,3 +92,4 @@ the data has no clear groups, and any $k$ is a way of cutting it, not a discover
 
     def load_state_dict(self, state: dict) -> None:
         self.scores = [KScores(**values) for values in state["scores"]]
+        self.finished = len(self.scores) == len(self.ks)
