@@ -1,29 +1,31 @@
-"""Interactive sections a run page adds below its live views, registered per algorithm.
+"""Interactive sections a run page adds below its live views, registered by section name.
 
-Live figures are pure (``unsup_core.viz``); what needs widgets (a timeline slider, an interpolation
-picker, a threshold) registers here with :func:`register_extras` and is drawn outside the live
-fragment, so its widget state survives the fragment's timer.
+An algorithm lists the sections its runs get in ``Algorithm.page_sections``. Live figures are pure
+(``unsup_core.viz``); what needs widgets (a threshold slider, clustering the map) registers here with
+:func:`register_section` and is drawn outside the live fragment, so its widget state survives the
+fragment's timer.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
+from unsup_core.algorithms import get_algorithm
 from unsup_core.runs.store import RunRecord, RunStore
 
-ExtrasRenderer = Callable[[RunRecord, RunStore], None]
-_RENDERERS: dict[str, list[ExtrasRenderer]] = {}
+SectionRenderer = Callable[[RunRecord, RunStore], None]
+SECTIONS: dict[str, SectionRenderer] = {}
 
 
-def register_extras(*algorithm_names: str) -> Callable[[ExtrasRenderer], ExtrasRenderer]:
-    def decorate(renderer: ExtrasRenderer) -> ExtrasRenderer:
-        for name in algorithm_names:
-            _RENDERERS.setdefault(name, []).append(renderer)
+def register_section(name: str) -> Callable[[SectionRenderer], SectionRenderer]:
+    """Decorator: draw ``renderer`` on the run page of every algorithm whose ``page_sections`` lists ``name``."""
+    def decorate(renderer: SectionRenderer) -> SectionRenderer:
+        SECTIONS[name] = renderer
         return renderer
 
     return decorate
 
 
-def render_extras(run: RunRecord, store: RunStore) -> None:
-    for renderer in _RENDERERS.get(run.algorithm, []):
-        renderer(run, store)
+def render_sections(run: RunRecord, store: RunStore) -> None:
+    for name in get_algorithm(run.algorithm).page_sections:
+        SECTIONS[name](run, store)

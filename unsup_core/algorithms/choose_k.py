@@ -31,6 +31,7 @@ class ChooseK(Algorithm):
     title = "Choose k for me"
     family = "model selection"
     accepts = ("table", "points2d", "images")
+    view_family = "choose_k"
     Config = ChooseKConfig
     default_steps = 9
     summary = "Choose k for me: scores k-means and a Gaussian mixture for each k and recommends one."
