@@ -1,7 +1,7 @@
 """Outlier runs: move the threshold, see what it catches, take the scores away.
 
-Registered as the run page's extras for the outlier detectors; drawn outside the live fragment so
-the slider keeps its position while the run updates.
+The run page's ``threshold_explorer`` section, which the outlier detectors declare; drawn outside
+the live fragment so the slider keeps its position while the run updates.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import numpy as np
 import streamlit as st
 
 from pages.live import render_panels
-from pages.run_extras import register_extras
+from pages.run_sections import register_section
 from unsup_core.analysis.anomaly import detection_at, scores_table
 from unsup_core.analysis.export import table_bytes
 from unsup_core.runs.store import RunRecord, RunStore
 from unsup_core.viz.anomaly_views import score_panels
 
 
-@register_extras("outliers", "autoencoder_outliers")
+@register_section("threshold_explorer")
 def threshold_explorer(run: RunRecord, store: RunStore) -> None:
     latest = store.load_snapshot(run.id)
     if latest is None or "row_outlier_score" not in latest[1]:

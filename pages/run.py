@@ -4,11 +4,11 @@ import time
 
 import streamlit as st
 
-from pages import access, services, som_tools  # noqa: F401  (som_tools registers the SOM run extras)
-from pages import anomaly_extras  # noqa: F401  (registers its run-page section)
+from pages import access, services, som_tools  # noqa: F401  (registers the som_tools section)
+from pages import anomaly_extras  # noqa: F401  (registers the threshold_explorer section)
 from pages.live import render_live_run
 from pages.run_actions import clone_form, run_controls
-from pages.run_extras import render_extras
+from pages.run_sections import render_sections
 from unsup_core.algorithms import get_algorithm
 from unsup_core.datasets import dataset_label
 from unsup_core.runs.store import RunNotFound
@@ -59,4 +59,4 @@ if access.can_change(run):
     clone_form(run)
 
 render_live_run(run)
-render_extras(run, store)
+render_sections(run, store)

@@ -1,7 +1,7 @@
 """SOM as clustering on a run's latest map: cluster the prototypes, colour the map, export a CSV.
 
-Registered as the run page's extras for ``som`` and reused by the SOM page. Drawn outside the live
-fragment, so the widgets keep their state; it uses the newest snapshot when the page last ran.
+The run page's ``som_tools`` section (``som`` declares it), reused by the SOM page. Drawn outside
+the live fragment, so the widgets keep their state; it uses the newest snapshot when the page last ran.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pages.run_extras import register_extras
+from pages.run_sections import register_section
 from unsup_core.algorithms.som_clustering import CLUSTER_METHODS, assign_to_units, assignment_table, \
     cluster_prototypes
 from unsup_core.algorithms.som_grid import MapGrid
@@ -58,7 +58,7 @@ def cluster_summary(arrays: dict, unit_clusters: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@register_extras("som")
+@register_section("som_tools")
 def render_som_tools(run: RunRecord, store: RunStore) -> None:
     latest = store.load_snapshot(run.id)
     if latest is None:

@@ -1,19 +1,13 @@
-"""The clustering, model-selection, embedding and outlier runs: smoke tests and learning tests."""
-
-import io
+"""The clustering, model-selection, embedding and outlier runs: learning tests (smoke tests: test_every_algorithm)."""
 
 import numpy as np
 import pytest
-import torch
 from sklearn.cluster import KMeans as SklearnKMeans
 
 from unsup_core.algorithms import get_algorithm
 from unsup_core.algorithms.kmeans_estimator import KMeans, MiniBatchKMeans
 from unsup_core.datasets.uploads import import_file
 from unsup_core.datasets import Dataset, load_dataset
-
-NEW_ALGORITHMS = ["minibatch_kmeans", "agglomerative", "dbscan", "hdbscan", "gmm", "spectral", "choose_k",
-                  "embedding", "outliers", "autoencoder_outliers", "som_clustering"]
 
 
 def build(name, dataset="iris", **overrides):
@@ -30,26 +24,6 @@ def run_to_end(algorithm, max_steps=500):
         if algorithm.finished:
             break
     return values
-
-
-@pytest.mark.parametrize("name", NEW_ALGORITHMS)
-def test_smoke_two_steps_snapshot_and_checkpoint(name):
-    overrides = {"k_max": 3} if name == "choose_k" else {}
-    algorithm = build(name, "iris", **overrides)
-    for _ in range(2):
-        if not algorithm.finished:
-            values = algorithm.step()
-            assert values and all(np.isfinite(v) for v in values.values())
-    snapshot = algorithm.snapshot()
-    np.savez(io.BytesIO(), allow_pickle=False, **snapshot)  # what the store does: no object arrays allowed
-    checkpoint = io.BytesIO()
-    torch.save({"state": algorithm.state_dict()}, checkpoint)
-    checkpoint.seek(0)
-    restored = get_algorithm(name)(algorithm.config)
-    restored.setup(load_dataset("iris"), seed=0)
-    restored.load_state_dict(torch.load(checkpoint, weights_only=True)["state"])
-    if get_algorithm(name).assigns_clusters:
-        assert snapshot["row_cluster"].shape == (150,)
 
 
 @pytest.mark.parametrize("name, overrides", [("dbscan", {}), ("hdbscan", {}), ("spectral", {"n_clusters": 2})])

@@ -50,6 +50,7 @@ def dendrogram_arrays(linkage: np.ndarray, n_clusters: int, leaves: int = DENDRO
 class AgglomerativeAlgorithm(EstimatorAlgorithm):
     name = "agglomerative"
     title = "Agglomerative (Ward) clustering"
+    view_family = "clustering"
     Config = AgglomerativeConfig
     default_steps = 1
     max_samples = 10_000

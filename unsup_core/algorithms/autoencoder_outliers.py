@@ -56,6 +56,8 @@ class Autoencoder(nn.Module):
 class AutoencoderOutliers(OutlierDetector):
     name = "autoencoder_outliers"
     title = "Autoencoder anomaly scores"
+    view_family = "trained_outliers"
+    page_sections = ("threshold_explorer",)
     Config = AutoencoderOutlierConfig
     default_steps = 500
     adjustables = (Adjustable("lr", "learning_rate", "learning rate", optimizer="optimizer"),)

@@ -56,6 +56,12 @@ class Algorithm(ABC):
     max_samples: ClassVar[int | None] = None
     # Hyperparameters a user may change while it trains (pause, change, step on): see Adjustable.
     adjustables: ClassVar[tuple[Adjustable, ...]] = ()
+    # The family of live views that draws its runs ("clustering", "som", "vae", ...): unsup_core.viz
+    # registers one builder per family. "curves": its metric curves only.
+    view_family: ClassVar[str] = "curves"
+    # Interactive sections the run page adds below the live views ("som_tools", "threshold_explorer"):
+    # pages register one renderer per section name.
+    page_sections: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any = None) -> None:
         self.config = config if config is not None else self.Config()

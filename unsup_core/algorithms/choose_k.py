@@ -31,6 +31,7 @@ class ChooseK(Algorithm):
     title = "Choose k for me"
     family = "model selection"
     accepts = ("table", "points2d", "images")
+    view_family = "choose_k"
     Config = ChooseKConfig
     default_steps = 9
     summary = "Choose k for me: scores k-means and a Gaussian mixture for each k and recommends one."
@@ -92,3 +93,4 @@ the data has no clear groups, and any $k$ is a way of cutting it, not a discover
 
     def load_state_dict(self, state: dict) -> None:
         self.scores = [KScores(**values) for values in state["scores"]]
+        self.finished = len(self.scores) == len(self.ks)

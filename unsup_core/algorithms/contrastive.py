@@ -48,6 +48,7 @@ def nt_xent(z_first: torch.Tensor, z_second: torch.Tensor, temperature: float) -
 class SimCLR(SelfSupervisedAlgorithm):
     name = "simclr"
     title = "SimCLR (contrastive)"
+    view_family = "self_supervised"
     Config = ContrastiveConfig
     default_steps = 1500
     summary = "Contrastive learning: features that agree across augmentations of an image, probed linearly."

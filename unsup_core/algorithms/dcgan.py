@@ -39,6 +39,7 @@ class DCGAN(GAN):
     name = "dcgan"
     title = "DCGAN (images)"
     accepts = ("images",)
+    view_family = "adversarial"
     Config = DCGANConfig
     default_steps = 3000
     summary = "DCGAN: convolutional generator and discriminator that learn to produce images from noise."

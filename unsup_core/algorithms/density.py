@@ -45,6 +45,7 @@ class DBSCANConfig:
 class DBSCANAlgorithm(EstimatorAlgorithm):
     name = "dbscan"
     title = "DBSCAN"
+    view_family = "clustering"
     Config = DBSCANConfig
     default_steps = 1
     max_samples = 100_000
@@ -89,6 +90,7 @@ class HDBSCANConfig:
 class HDBSCANAlgorithm(EstimatorAlgorithm):
     name = "hdbscan"
     title = "HDBSCAN"
+    view_family = "clustering"
     Config = HDBSCANConfig
     default_steps = 1
     max_samples = 50_000

@@ -42,6 +42,7 @@ class Embedding(Algorithm):
     title = "PCA / t-SNE / UMAP map"
     family = "embedding"
     accepts = ("table", "points2d", "images")
+    view_family = "embedding"
     Config = EmbeddingConfig
     default_steps = 1
     summary = "Map the rows to 2-D or 3-D points to look at: PCA, t-SNE or UMAP."

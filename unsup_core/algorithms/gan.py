@@ -48,6 +48,7 @@ class GAN(AdversarialAlgorithm):
     name = "gan"
     title = "GAN on 2-D points"
     accepts = ("points2d",)
+    view_family = "adversarial"
     Config = GANConfig
     default_steps = 3000
     summary = "GAN on 2-D points: a generator learns to fool a discriminator; watch both play live (GAN Lab)."

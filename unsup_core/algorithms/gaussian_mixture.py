@@ -81,6 +81,7 @@ class GaussianMixtureConfig:
 class GaussianMixtureAlgorithm(EstimatorAlgorithm):
     name = "gmm"
     title = "Gaussian mixture"
+    view_family = "clustering"
     Config = GaussianMixtureConfig
     default_steps = 200
     summary = "Gaussian mixture: soft, elliptical clusters fitted by expectation-maximisation."

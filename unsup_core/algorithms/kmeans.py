@@ -26,6 +26,7 @@ class KMeansConfig:
 class KMeansAlgorithm(EstimatorAlgorithm):
     name = "kmeans"
     title = "k-means"
+    view_family = "clustering"
     Config = KMeansConfig
     default_steps = 100
     summary = "Lloyd's k-means: assign each point to its nearest centre, move centres to their means."

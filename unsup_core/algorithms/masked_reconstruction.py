@@ -38,6 +38,7 @@ def patch_mask(batch: int, height: int, width: int, patch: int, ratio: float,
 class MaskedReconstruction(SelfSupervisedAlgorithm):
     name = "masked_reconstruction"
     title = "Masked reconstruction"
+    view_family = "self_supervised"
     Config = MaskedConfig
     default_steps = 1500
     summary = "Hide patches of each image and learn to fill them in; the encoder's features are probed linearly."

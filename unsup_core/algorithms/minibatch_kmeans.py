@@ -27,6 +27,7 @@ class MiniBatchKMeansConfig:
 class MiniBatchKMeansAlgorithm(EstimatorAlgorithm):
     name = "minibatch_kmeans"
     title = "Mini-batch k-means"
+    view_family = "clustering"
     Config = MiniBatchKMeansConfig
     default_steps = 100
     summary = "k-means for large data: centres learn from small random batches, a few passes suffice."

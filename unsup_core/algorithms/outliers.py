@@ -96,6 +96,8 @@ class OutlierDetector(Algorithm):
 class OutlierScores(OutlierDetector):
     name = "outliers"
     title = "Isolation Forest / LOF outliers"
+    view_family = "outliers"
+    page_sections = ("threshold_explorer",)
     Config = OutlierConfig
     default_steps = 1
     summary = "An outlier score for every row (Isolation Forest or LOF); flags the most unusual ones."

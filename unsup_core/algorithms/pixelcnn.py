@@ -123,6 +123,7 @@ class PixelCNN(Algorithm):
     title = "PixelCNN"
     family = "generative"
     accepts = ("images",)
+    view_family = "pixelcnn"
     Config = PixelCNNConfig
     default_steps = 2000
     adjustables = (Adjustable("lr", "learning_rate", "learning rate", optimizer="optimizer"),)

@@ -52,6 +52,7 @@ class SemiSupervised(Algorithm):
     title = "Label spreading / self-training"
     family = "semi-supervised"
     accepts = ("images", "table", "points2d")
+    view_family = "semi_supervised"
     Config = SemiSupervisedConfig
     default_steps = len(LABEL_BUDGETS)
     summary = "Label spreading or self-training from a few labels per class, against a supervised baseline."

@@ -74,6 +74,8 @@ class SOMAlgorithm(Algorithm):
     title = "Self-organizing map"
     family = "som"
     accepts = ("images", "table", "points2d")
+    view_family = "som"
+    page_sections = ("som_tools",)
     Config = SOMConfig
     default_steps = 500
     # The rate decays over the run; a change sets the schedule's starting rate, so the decay goes on

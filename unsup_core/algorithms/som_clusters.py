@@ -33,6 +33,8 @@ class SOMClusteringAlgorithm(SOMAlgorithm):
     title = "SOM clustering"
     family = "clustering"
     assigns_clusters = True
+    view_family = "som"
+    page_sections = ()  # it clusters the map itself: no "map as a clustering" tools
     Config = SOMClusteringConfig
     summary = "SOM as clustering: a self-organizing map whose prototypes are grouped into clusters."
     explanation = SOMAlgorithm.explanation + r"""

@@ -25,6 +25,7 @@ class SpectralConfig:
 class SpectralAlgorithm(EstimatorAlgorithm):
     name = "spectral"
     title = "Spectral clustering"
+    view_family = "clustering"
     Config = SpectralConfig
     default_steps = 1
     max_samples = 10_000

@@ -31,6 +31,7 @@ class TournamentAlgorithm(Algorithm):
     title = "Clustering tournament (choose for me)"
     family = "model selection"
     accepts = ("table", "points2d")
+    view_family = "tournament"
     Config = TournamentConfig
     default_steps = 8
     summary = ("Clustering tournament: k-means, Gaussian mixtures, Ward, spectral and HDBSCAN for every k and "

@@ -91,6 +91,7 @@ class VAE(Algorithm):
     title = "Variational autoencoder (VAE)"
     family = "generative"
     accepts = ("images",)
+    view_family = "vae"
     Config = VAEConfig
     default_steps = 2000
     adjustables = (Adjustable("lr", "learning_rate", "learning rate", optimizer="optimizer"),)

@@ -61,6 +61,7 @@ class WGANGP(AdversarialAlgorithm):
     name = "wgan_gp"
     title = "WGAN-GP"
     accepts = ("images", "points2d")
+    view_family = "wgan"
     Config = WGANGPConfig
     default_steps = 2000
     adjustables = (

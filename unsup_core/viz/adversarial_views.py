@@ -31,7 +31,7 @@ def snapshot_panels(view: RunView, *, field_label: str, probability: bool) -> li
     return [samples_panel(snapshot, step), *interpolation_panels(snapshot, step, "two noise vectors")]
 
 
-@register_views("gan", "dcgan")
+@register_views("adversarial")
 def gan_panels(view: RunView) -> list[Panel]:
     return [
         curves_panel(view, ["d_loss", "g_loss"], "Losses: discriminator and generator", "losses",
@@ -44,7 +44,7 @@ def gan_panels(view: RunView) -> list[Panel]:
     ]
 
 
-@register_views("wgan_gp")
+@register_views("wgan")
 def wgan_gp_panels(view: RunView) -> list[Panel]:
     return [
         curves_panel(view, ["wasserstein"], "Critic's estimate of the Wasserstein distance", "wasserstein",

@@ -66,21 +66,25 @@ def most_anomalous_panel(arrays: dict[str, np.ndarray]) -> Panel | None:
                                                       planted=planted), f"Highest score first.{planted_note}")
 
 
-@register_views("outliers", "autoencoder_outliers")
+@register_views("outliers")
 def outlier_panels(view: RunView) -> list[Panel]:
-    panels = []
-    if view.algorithm == "autoencoder_outliers":  # one-step detectors have no curves worth drawing
-        panels = [panel for panel in (
-            curves_panel(view, ["loss"], "Reconstruction loss (trimmed mean squared error)", "outlier-loss"),
-            curves_panel(view, DETECTION_CURVES, "Finding the planted anomalies", "outlier-detection",
-                         "precision_at_k: share of planted anomalies among the k top-scored rows, k = how many "
-                         "were planted."),
-        ) if panel is not None]
+    """Scores on a map, their histogram and the most anomalous rows: one-step detectors have no curves."""
     snapshot = view.snapshot
     if snapshot is None or "row_outlier_score" not in snapshot:
-        return panels
+        return []
     threshold = float(snapshot["threshold"])
-    panels.append(map_panel(snapshot, threshold))
-    panels += score_panels(snapshot, threshold)
+    panels = [map_panel(snapshot, threshold), *score_panels(snapshot, threshold)]
     top = most_anomalous_panel(snapshot)
     return panels + ([top] if top else [])
+
+
+@register_views("trained_outliers")
+def trained_outlier_panels(view: RunView) -> list[Panel]:
+    """A detector that trains (the autoencoder): its loss and detection curves, then the outlier views."""
+    curves = [panel for panel in (
+        curves_panel(view, ["loss"], "Reconstruction loss (trimmed mean squared error)", "outlier-loss"),
+        curves_panel(view, DETECTION_CURVES, "Finding the planted anomalies", "outlier-detection",
+                     "precision_at_k: share of planted anomalies among the k top-scored rows, k = how many "
+                     "were planted."),
+    ) if panel is not None]
+    return curves + outlier_panels(view)

@@ -7,10 +7,8 @@ from unsup_core.viz.images import image_grid
 from unsup_core.viz.panels import Panel, RunView, curves_panel, register_views
 from unsup_core.viz.scatter import categorical_scatter, cluster_scatter
 
-CLUSTERING_ALGORITHMS = ("kmeans", "minibatch_kmeans", "agglomerative", "dbscan", "hdbscan", "gmm", "spectral")
 
-
-@register_views(*CLUSTERING_ALGORITHMS)
+@register_views("clustering")
 def clustering_panels(view: RunView) -> list[Panel]:
     panels = [
         curves_panel(view, ["inertia"], "Inertia per iteration", "inertia",

@@ -1,9 +1,11 @@
-"""Which figures a run shows: one view builder per algorithm, registered by name.
+"""Which figures a run shows: one view builder per view family, registered by the family's name.
 
-A builder gets a :class:`RunView` (metrics and the latest snapshot) and returns :class:`Panel`s;
-pages lay them out and never need to know the algorithm. Unregistered algorithms get their metric
-curves. Builders treat metrics and snapshot independently (either may be empty), so a live page can
-rebuild the curves on every tick and the snapshot figures only when a new snapshot arrives.
+Each algorithm declares its family (``Algorithm.view_family``: "clustering", "som", ...); a builder
+gets a :class:`RunView` (metrics and the latest snapshot) and returns :class:`Panel`s; pages lay them
+out and never need to know the algorithm. The "curves" family, and runs of algorithms no longer
+registered, get their metric curves. Builders treat metrics and snapshot independently (either may be
+empty), so a live page can rebuild the curves on every tick and the snapshot figures only when a new
+snapshot arrives.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Callable
 import numpy as np
 import plotly.graph_objects as go
 
+from unsup_core.algorithms import UnknownAlgorithm, get_algorithm
 from unsup_core.viz.curves import metric_curves
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
@@ -45,10 +48,10 @@ ViewBuilder = Callable[[RunView], list[Panel]]
 _BUILDERS: dict[str, ViewBuilder] = {}
 
 
-def register_views(*algorithm_names: str) -> Callable[[ViewBuilder], ViewBuilder]:
+def register_views(family: str) -> Callable[[ViewBuilder], ViewBuilder]:
+    """Decorator: ``builder`` draws the runs of every algorithm whose ``view_family`` is ``family``."""
     def decorate(builder: ViewBuilder) -> ViewBuilder:
-        for name in algorithm_names:
-            _BUILDERS[name] = builder
+        _BUILDERS[family] = builder
         return builder
 
     return decorate
@@ -62,13 +65,25 @@ def curves_panel(view: RunView, names: list[str], title: str, key: str, caption:
     return Panel(key, title, metric_curves(series, title, log_y=log_y, dashed=dashed), caption)
 
 
+@register_views("curves")
 def default_panels(view: RunView) -> list[Panel]:
     return [Panel(f"metric-{name}", name, metric_curves({name: series}, name))
             for name, series in sorted(view.metrics.items())]
 
 
+def view_family(algorithm: str) -> str:
+    """The view family ``algorithm`` declares; "curves" for a name no longer registered (an old run)."""
+    try:
+        return get_algorithm(algorithm).view_family
+    except UnknownAlgorithm:
+        return "curves"
+
+
 def build_panels(view: RunView) -> list[Panel]:
-    builder = _BUILDERS.get(view.algorithm, default_panels)
+    family = view_family(view.algorithm)
+    if family not in _BUILDERS:
+        raise KeyError(f"{view.algorithm} declares view_family {family!r}, which no viz module registers")
+    builder = _BUILDERS[family]
     return [panel for panel in builder(view) if panel is not None]
 
 

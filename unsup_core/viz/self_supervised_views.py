@@ -14,7 +14,7 @@ def _rows_of_images(rows: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(rows)
 
 
-@register_views("simclr", "masked_reconstruction")
+@register_views("self_supervised")
 def self_supervised_panels(view: RunView) -> list[Panel]:
     panels = [
         curves_panel(view, ["loss"], "Training loss", "loss"),

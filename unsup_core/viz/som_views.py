@@ -122,7 +122,7 @@ def map_panels(snapshot: dict, step: int | None) -> list[Panel]:
     return panels
 
 
-@register_views("som", "som_clustering")
+@register_views("som")
 def som_panels(view: RunView) -> list[Panel]:
     panels = [
         _error_panel(view, "qe_batch", "qe", "Quantization error", "qe",

@@ -1,0 +1,95 @@
+"""Every registered algorithm, the way a run uses it: 2 steps, a snapshot, a checkpoint round trip, its
+live views and its explanation. Adding an algorithm adds a case here without touching this file."""
+
+import io
+import re
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from pages import anomaly_extras, som_tools  # noqa: F401  (they register the run page's sections)
+from pages.run_sections import SECTIONS
+from unsup_core.algorithms import get_algorithm, list_algorithms
+from unsup_core.datasets import load_dataset
+from unsup_core.viz import RunView, build_panels
+
+# The smallest bundled dataset of each kind; an algorithm gets the first kind it accepts.
+SMALL_DATASETS = {"table": ("iris", {}), "points2d": ("moons", {"n_samples": 300}), "images": ("digits", {})}
+# Overrides that keep a step short; generative models skip their sample-quality scores (no classifier).
+SMALL_CONFIGS = {"choose_k": {"k_max": 3}, "tournament": {"k_max": 3}, "pixelcnn": {"filters": 16, "n_blocks": 2},
+                 "dcgan": {"eval_every": 0}, "wgan_gp": {"eval_every": 0}, "vae": {"eval_every": 0},
+                 "gan": {"eval_every": 0}}
+NAMES = sorted(cls.name for cls in list_algorithms())
+
+
+def small_data(cls):
+    kind = next(kind for kind in SMALL_DATASETS if kind in cls.accepts)
+    name, options = SMALL_DATASETS[kind]
+    return load_dataset(name, **options)
+
+
+def build(name, data):
+    cls = get_algorithm(name)
+    algorithm = cls(cls.build_config(SMALL_CONFIGS.get(name, {})))
+    algorithm.setup(data, device="cpu", seed=0)
+    return algorithm
+
+
+def finite_step(algorithm) -> dict[str, float]:
+    values = {name: float(value) for name, value in algorithm.step().items()}
+    assert values and all(np.isfinite(list(values.values()))), values
+    return values
+
+
+def through_a_checkpoint(state: dict) -> dict:
+    """What the worker's checkpoint does to a state: torch.save, then a weights-only load."""
+    buffer = io.BytesIO()
+    torch.save({"state": state}, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)["state"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_two_steps_a_snapshot_a_checkpoint_and_its_views(name):
+    cls = get_algorithm(name)
+    data = small_data(cls)
+    algorithm = build(name, data)
+    logged: dict[str, list[tuple[int, float]]] = {}
+    for step in (1, 2):
+        if not algorithm.finished:
+            for metric, value in finite_step(algorithm).items():
+                logged.setdefault(metric, []).append((step, value))
+    snapshot = algorithm.snapshot()
+    assert snapshot and all(array.dtype != object for array in snapshot.values())
+    np.savez(io.BytesIO(), allow_pickle=False, **snapshot)  # what the store writes
+    if cls.assigns_clusters:
+        assert snapshot["row_cluster"].shape == (data.n_samples,)
+
+    restored = build(name, data)
+    restored.load_state_dict(through_a_checkpoint(algorithm.state_dict()))
+    if not restored.finished:
+        finite_step(restored)
+
+    metrics = {metric: (np.array([s for s, _ in points]), np.array([v for _, v in points]))
+               for metric, points in logged.items()}
+    # Raises when no viz module registers its view_family; may be empty (a tournament needs more rounds).
+    panels = build_panels(RunView(name, metrics, snapshot, 2))
+    assert all(isinstance(panel.figure, go.Figure) for panel in panels)
+    assert len({panel.key for panel in panels}) == len(panels)  # a chart's key keeps its zoom across updates
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_run_page_sections_it_declares_are_registered(name):
+    assert set(get_algorithm(name).page_sections) <= set(SECTIONS)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_explanation_is_markdown_that_katex_renders(name):
+    explanation = get_algorithm(name).explanation
+    assert explanation.strip()
+    for line in explanation.splitlines():
+        assert "$$" not in line or line.strip() == "$$", f"display math delimiter not on a line of its own: {line!r}"
+    for text in re.findall(r"\\text\{([^}]*)\}", explanation):
+        assert not re.search(r"(?<!\\)_", text), f"unescaped _ in \\text{{{text}}}"
