@@ -43,7 +43,7 @@ def test_upload_prepare_choose_k_cluster_and_download(page: Page, app_server: st
     expect(page.get_by_text("150 rows x 3 features")).to_be_visible()
 
     page.get_by_role("button", name="Choose for me").click()
-    expect(page.get_by_text("Recommended:")).to_be_visible(timeout=90_000)
+    expect(page.get_by_text("Recommended:", exact=True)).to_be_visible(timeout=90_000)
     expect(page.get_by_text("How memberships move as k grows")).to_be_visible()
     page.get_by_role("button", name="Run this candidate").click()
     wait_until_rendered(page)
