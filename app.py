@@ -22,7 +22,7 @@ navigation = st.navigation([
     st.Page(services.SOM_PAGE, title="SOM", icon=":material/grid_on:"),
 ])
 
-access.current_user()
+access.identify()
 with st.sidebar:
     services.sidebar_status()
     access.teacher_login()

@@ -59,15 +59,18 @@ def accounts_configured() -> bool:
     return bool(_secrets_get("auth"))
 
 
-def current_user() -> str:
-    """This browser's user id: the signed-in account, else the id in our signed cookie (made now if none)."""
+def identify() -> str:
+    """Who this browser is, found once per script run by app.py: the signed-in account, else the id in our
+    signed cookie (made now, and the cookie written, if there is none or it does not verify)."""
     if accounts_configured():
         if not st.user.is_logged_in:
             st.title("Unsupervised Lab")
             st.write("This class server uses accounts: sign in to continue.")
             st.button("Sign in", type="primary", on_click=st.login)
             st.stop()
-        return identity.login_identity(st.user.to_dict()) or st.stop()
+        user = identity.login_identity(st.user.to_dict()) or st.stop()
+        st.session_state[_USER_KEY] = user
+        return user
     secret = _secret(str(services.store().home))
     verified = identity.verify(st.context.cookies.get(USER_COOKIE), secret)
     user = verified or st.session_state.get(_USER_KEY) or identity.new_browser_id()
@@ -78,6 +81,11 @@ def current_user() -> str:
         st.html(f"<script>document.cookie = '{USER_COOKIE}={identity.sign(user, secret)}; path=/; "
                 "max-age=31536000; SameSite=Strict';</script>", unsafe_allow_javascript=True)
     return user
+
+
+def current_user() -> str:
+    """This browser's user id, as :func:`identify` found it (kept server-side in the session)."""
+    return st.session_state.get(_USER_KEY) or identify()
 
 
 def teacher_password() -> str | None:

@@ -120,6 +120,9 @@ def test_the_som_page_trains_a_map_and_clusters_it(app, store):
     assert RunHandle(store, runs[0].id).wait(timeout=120).status == "done"
     at.run()
     assert not at.exception and at.query_params["run"] == runs[0].id
+    # The picker is drawn once per page run: a status in its labels would go stale while a map trains.
+    assert not any("(" in label for label in _selectbox(at, "Map").options)
+    assert any("Status: **done**" in block.value for block in at.markdown)
     assert [s.value for s in at.subheader] == ["The map as a clustering"]
     before = at.dataframe[0].value
     assert before["units"].sum() == 5 * 12 and before["samples"].sum() == 150
