@@ -5,32 +5,17 @@ import time
 
 import pytest
 
+from tests.test_worker import executor, wait_for  # noqa: F401  (executor is a fixture)
 from unsup_core.algorithms import get_algorithm
 from unsup_core.config import ConfigError
 from unsup_core.datasets import load_dataset
 from unsup_core.runs.control import RunStateChange, check_change
-from unsup_core.runs.executor import LocalExecutor, RunHandle
+from unsup_core.runs.executor import RunHandle
 from unsup_core.runs.loop import run_loop
 from unsup_core.runs.spec import make_spec
 from unsup_core.runs.worker import StopFlags, StoreRecorder
 from unsup_core.settings import QueueLimits
 from unsup_core.viz.curves import mark_changes, metric_curves
-
-
-def wait_for(condition, timeout=30.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
-
-
-@pytest.fixture
-def executor(store):
-    executor = LocalExecutor(store)
-    yield executor
-    executor.shutdown()
 
 
 def vae_spec(steps):
