@@ -14,6 +14,7 @@ from pages.run_sections import register_section
 from unsup_core.analysis.anomaly import detection_at, scores_table
 from unsup_core.analysis.export import table_bytes
 from unsup_core.runs.store import RunRecord, RunStore
+from unsup_core.snapshots import OutlierSnapshot
 from unsup_core.viz.anomaly_views import score_panels
 
 
@@ -38,7 +39,7 @@ def threshold_explorer(run: RunRecord, store: RunStore) -> None:
         columns[1].metric("Precision", f"{detection.precision:.2f}",
                           help="Share of flagged rows that are planted anomalies.")
         columns[2].metric("Recall", f"{detection.recall:.2f}", help="Share of planted anomalies that are flagged.")
-    render_panels(score_panels(arrays, threshold), f"anomaly.{run.id}")
+    render_panels(score_panels(OutlierSnapshot.from_arrays(arrays), threshold), f"anomaly.{run.id}")
     st.download_button(
         "Download rows with scores (CSV)",
         data=lambda: table_bytes(scores_table(run.dataset, run.spec.dataset_options, scores, threshold), "csv"),

@@ -16,6 +16,7 @@ from unsup_core.datasets import Dataset
 from unsup_core.errors import UserError
 from unsup_core.runs.spec import make_spec
 from unsup_core.runs.store import RunNotFound, RunRecord
+from unsup_core.snapshots import TournamentSnapshot
 from unsup_core.viz import snapshot_panels
 from unsup_core.viz.tournament_views import leaderboard_rows, tournament_summary
 
@@ -56,7 +57,7 @@ def choose_k_section(options: dict, data: Dataset, runs: list[RunRecord]) -> Non
         render_live_run(run, key_prefix="sweep")
         return
     latest = services.store().load_snapshot(run.id)
-    summary = tournament_summary(latest[1]) if latest else None
+    summary = tournament_summary(TournamentSnapshot.from_arrays(latest[1])) if latest else None
     if run.status != "done" or summary is None:
         st.error(f"The tournament did not finish: {run.error or run.status}")
         return

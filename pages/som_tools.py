@@ -16,6 +16,7 @@ from unsup_core.algorithms.som_clustering import CLUSTER_METHODS, assign_to_unit
 from unsup_core.algorithms.som_grid import MapGrid
 from unsup_core.datasets import load_dataset
 from unsup_core.runs.store import RunRecord, RunStore
+from unsup_core.snapshots import SOMSnapshot
 from unsup_core.viz.maps import MapLayout, category_map, unit_hover
 
 METHOD_LABELS = {"agglomerative": "agglomerative (Ward)", "kmeans": "k-means"}
@@ -64,7 +65,7 @@ def render_som_tools(run: RunRecord, store: RunStore) -> None:
     if latest is None:
         return
     step, arrays = latest
-    layout = MapLayout.from_snapshot(arrays)
+    layout = MapLayout.from_snapshot(SOMSnapshot.from_arrays(arrays))
     if layout.n_units < 2:
         return
     st.subheader("The map as a clustering")

@@ -14,6 +14,7 @@ from unsup_core.analysis.anomaly import (average_precision, detection_at, precis
                                          scores_table)
 from unsup_core.datasets.uploads import import_file
 from unsup_core.datasets import load_dataset
+from unsup_core.snapshots import OutlierSnapshot
 from unsup_core.viz.anomaly_views import score_panels
 from unsup_core.viz.panels import RunView, build_panels
 
@@ -105,7 +106,7 @@ def test_views_split_the_histogram_and_grade_the_threshold():
     assert keys == ["outlier-map", "outlier-histogram", "outlier-precision-recall", "outlier-top"]
     planted = planted_anomalies(data)
     threshold = float(np.sort(snapshot["row_outlier_score"])[-31])  # the top 30 above it
-    histogram, precision_recall = score_panels(snapshot, threshold)
+    histogram, precision_recall = score_panels(OutlierSnapshot.from_arrays(snapshot), threshold)
     assert [trace.name for trace in histogram.figure.data] == ["normal", "planted anomaly"]
     assert len(histogram.figure.data[1].x) == 30
     marker = precision_recall.figure.data[1]

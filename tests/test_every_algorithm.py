@@ -13,6 +13,7 @@ from pages import anomaly_extras, som_tools  # noqa: F401  (they register the ru
 from pages.run_sections import SECTIONS
 from unsup_core.algorithms import get_algorithm, list_algorithms
 from unsup_core.datasets import load_dataset
+from unsup_core.snapshots import SHAPES
 from unsup_core.viz import RunView, build_panels
 
 # The smallest bundled dataset of each kind; an algorithm gets the first kind it accepts.
@@ -51,6 +52,20 @@ def through_a_checkpoint(state: dict) -> dict:
     return torch.load(buffer, weights_only=True)["state"]
 
 
+def assert_round_trips(family: str, snapshot: dict[str, np.ndarray]) -> None:
+    """The snapshot is exactly its view family's declared shape: nothing lost, nothing undeclared."""
+    arrays = SHAPES[family].from_arrays(snapshot).as_arrays()
+    assert arrays.keys() == snapshot.keys()
+    for key, array in snapshot.items():
+        assert arrays[key].dtype == array.dtype, key
+        np.testing.assert_array_equal(arrays[key], array, err_msg=key)
+
+
+def test_a_missing_required_array_is_named():
+    with pytest.raises(KeyError, match="'labels'"):
+        SHAPES["clustering"].from_arrays({"points": np.zeros((3, 2))})
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_two_steps_a_snapshot_a_checkpoint_and_its_views(name):
     cls = get_algorithm(name)
@@ -64,6 +79,7 @@ def test_two_steps_a_snapshot_a_checkpoint_and_its_views(name):
     snapshot = algorithm.snapshot()
     assert snapshot and all(array.dtype != object for array in snapshot.values())
     np.savez(io.BytesIO(), allow_pickle=False, **snapshot)  # what the store writes
+    assert_round_trips(cls.view_family, snapshot)
     if cls.assigns_clusters:
         assert snapshot["row_cluster"].shape == (data.n_samples,)
 

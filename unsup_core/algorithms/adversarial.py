@@ -21,6 +21,7 @@ from unsup_core.algorithms.scoring import ScoreSchedule, image_quality_metrics
 from unsup_core.algorithms.torch_data import BatchSampler
 from unsup_core.datasets import Dataset
 from unsup_core.generative_metrics import find_modes, mode_coverage
+from unsup_core.snapshots import AdversarialSnapshot
 
 N_IMAGES_SHOWN = 64
 N_POINTS_SHOWN = 1000
@@ -137,20 +138,20 @@ class AdversarialAlgorithm(Algorithm):
         return {}
 
     def snapshot(self) -> dict[str, np.ndarray]:
-        arrays = self._image_snapshot() if self.is_images else self._points_snapshot()
-        if self.data.label_names:
-            arrays["label_names"] = np.array(self.data.label_names)
-        return arrays
+        label_names = np.array(self.data.label_names) if self.data.label_names else None
+        snapshot = self._image_snapshot if self.is_images else self._points_snapshot
+        return snapshot(label_names).as_arrays()
 
-    def _image_snapshot(self) -> dict[str, np.ndarray]:
-        arrays = {"samples": to_display(self.generate(self.fixed_noise))}
+    def _image_snapshot(self, label_names: np.ndarray | None) -> AdversarialSnapshot:
+        samples = to_display(self.generate(self.fixed_noise))
+        paths = {}
         for mode in INTERPOLATIONS:
-            paths = interpolation_paths(self.pair_noise[:, 0], self.pair_noise[:, 1], N_PATH_STEPS, mode)
-            images = to_display(self.generate(paths.reshape(-1, self.config.latent_dim)))
-            arrays[f"interpolation_{mode}"] = images.reshape(N_PAIRS, N_PATH_STEPS, *images.shape[1:])
-        return arrays
+            codes = interpolation_paths(self.pair_noise[:, 0], self.pair_noise[:, 1], N_PATH_STEPS, mode)
+            images = to_display(self.generate(codes.reshape(-1, self.config.latent_dim)))
+            paths[f"interpolation_{mode}"] = images.reshape(N_PAIRS, N_PATH_STEPS, *images.shape[1:])
+        return AdversarialSnapshot(samples=samples, label_names=label_names, **paths)
 
-    def _points_snapshot(self) -> dict[str, np.ndarray]:
+    def _points_snapshot(self, label_names: np.ndarray | None) -> AdversarialSnapshot:
         generated = self.generate(self.fixed_noise)
         grid_x, grid_y = np.meshgrid(self.field_x, self.field_y)
         grid = torch.as_tensor(np.stack([grid_x.ravel(), grid_y.ravel()], axis=1), device=self.device)
@@ -161,18 +162,17 @@ class AdversarialAlgorithm(Algorithm):
             (gradient,) = torch.autograd.grad(loss, arrows_from)
         with torch.no_grad():
             field = self.field_values(self.discriminator(grid)).reshape(len(self.field_y), len(self.field_x))
-        arrays = {
-            "real": self.data.X[self.shown_rows],
-            "generated": generated.cpu().numpy(),
-            "field_x": self.field_x, "field_y": self.field_y, "field": field.cpu().numpy(),
-            "arrows_from": arrows_from.detach().cpu().numpy(), "arrows": (-gradient).cpu().numpy(),
-        }
-        if self.data.has_labels:
-            arrays["real_labels"] = self.data.y[self.shown_rows]
+        points = generated.cpu().numpy()
+        modes = {}
         if self.modes is not None:
-            covered, _ = mode_coverage(self.modes, arrays["generated"])
-            arrays.update(mode_centres=self.modes.centres, mode_radii=self.modes.radii, mode_covered=covered)
-        return arrays
+            covered, _ = mode_coverage(self.modes, points)
+            modes = {"mode_centres": self.modes.centres, "mode_radii": self.modes.radii, "mode_covered": covered}
+        return AdversarialSnapshot(
+            real=self.data.X[self.shown_rows], generated=points,
+            field_x=self.field_x, field_y=self.field_y, field=field.cpu().numpy(),
+            arrows_from=arrows_from.detach().cpu().numpy(), arrows=(-gradient).cpu().numpy(),
+            real_labels=self.data.y[self.shown_rows] if self.data.has_labels else None,
+            label_names=label_names, **modes)
 
     def state_dict(self) -> dict:
         return {

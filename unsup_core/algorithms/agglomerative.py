@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 from unsup_core.algorithms import register
 from unsup_core.algorithms.estimator_run import EstimatorAlgorithm, scaling_param
 from unsup_core.config import param
+from unsup_core.snapshots import ClusteringSnapshot
 
 DENDROGRAM_LEAVES = 30
 
@@ -77,9 +79,9 @@ needs all pairwise distances: memory grows with $N^2$, so this run takes at most
 
         return AgglomerativeClustering(self.config.n_clusters, linkage=self.config.linkage, compute_distances=True)
 
-    def snapshot(self) -> dict[str, np.ndarray]:
-        arrays = super().snapshot()
-        if getattr(self.estimator, "children_", None) is not None and self.data.n_samples > 1:
-            linkage = linkage_matrix(self.estimator.children_, self.estimator.distances_, self.data.n_samples)
-            arrays.update(dendrogram_arrays(linkage, self.config.n_clusters))
-        return arrays
+    def clustering_snapshot(self) -> ClusteringSnapshot:
+        shape = super().clustering_snapshot()
+        if getattr(self.estimator, "children_", None) is None or self.data.n_samples <= 1:
+            return shape
+        linkage = linkage_matrix(self.estimator.children_, self.estimator.distances_, self.data.n_samples)
+        return dataclasses.replace(shape, **dendrogram_arrays(linkage, self.config.n_clusters))

@@ -8,6 +8,7 @@ re-evaluated every ``eval_every`` steps.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,14 +134,14 @@ show why each was flagged. The code is capped at one less than the number of fea
         if self.scored_at != self.steps_done:
             self.score_metrics(self.reconstruction_errors())
             self.scored_at = self.steps_done
-        arrays = self.scores_snapshot()
+        shape = self.scores_snapshot()
         if self.data.kind == "images":
             with torch.no_grad():
-                rebuilt = self.model(self.features[torch.as_tensor(arrays["top_rows"][:N_RECONSTRUCTIONS],
+                rebuilt = self.model(self.features[torch.as_tensor(shape.top_rows[:N_RECONSTRUCTIONS],
                                                                    device=self.device)])
-            arrays["top_reconstructions"] = rebuilt.clamp(0, 1).cpu().numpy().reshape(
-                (-1, *self.data.image_shape)).astype(np.float16)
-        return arrays
+            shape = dataclasses.replace(shape, top_reconstructions=rebuilt.clamp(0, 1).cpu().numpy().reshape(
+                (-1, *self.data.image_shape)).astype(np.float16))
+        return shape.as_arrays()
 
     def state_dict(self) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),

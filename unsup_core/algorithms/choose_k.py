@@ -12,6 +12,7 @@ from unsup_core.algorithms.estimator_run import resolve_scaling, scaling_param, 
 from unsup_core.analysis.k_selection import KScores, recommend, score_k
 from unsup_core.config import param, ConfigError
 from unsup_core.datasets import Dataset
+from unsup_core.snapshots import KSelectionSnapshot
 
 
 @dataclass
@@ -79,14 +80,14 @@ the data has no clear groups, and any $k$ is a way of cutting it, not a discover
         return {name: float(value) for name, value in scores.as_dict().items() if np.isfinite(value)}
 
     def snapshot(self) -> dict[str, np.ndarray]:
-        arrays = {name: np.array([getattr(s, name) for s in self.scores], dtype=np.float64)
+        curves = {name: np.array([getattr(s, name) for s in self.scores], dtype=np.float64)
                   for name in KScores.__dataclass_fields__}
-        if self.scores:
-            recommendation = recommend(self.scores)
-            arrays.update(recommended_k=np.array(recommendation.k),
-                          recommended_algorithm=np.array(recommendation.algorithm),
-                          reason=np.array(recommendation.reason))
-        return arrays
+        if not self.scores:
+            return KSelectionSnapshot(**curves).as_arrays()
+        recommendation = recommend(self.scores)
+        return KSelectionSnapshot(**curves, recommended_k=np.array(recommendation.k),
+                                  recommended_algorithm=np.array(recommendation.algorithm),
+                                  reason=np.array(recommendation.reason)).as_arrays()
 
     def state_dict(self) -> dict:
         return {"scores": [s.as_dict() for s in self.scores]}

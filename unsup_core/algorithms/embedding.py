@@ -12,6 +12,7 @@ from unsup_core.algorithms.base import Algorithm
 from unsup_core.algorithms.estimator_run import resolve_scaling, scaling_param, standardise
 from unsup_core.config import param
 from unsup_core.datasets import Dataset
+from unsup_core.snapshots import EmbeddingSnapshot
 
 # How many rows each method embeds when max_rows is 0: PCA is linear and instant, t-SNE costs
 # minutes beyond a few thousand rows on a laptop CPU, UMAP sits in between.
@@ -101,17 +102,13 @@ reused for every clustering of the same prepared data.
         return {**values, "fit_seconds": time.perf_counter() - started, "rows": float(len(self.rows))}
 
     def snapshot(self) -> dict[str, np.ndarray]:
-        arrays = {"method": np.array(self.config.method)}
+        method = np.array(self.config.method)
         if self.coordinates is None:
-            return arrays
-        arrays["row_subset"] = self.rows.astype(np.int32)
-        for axis in range(self.coordinates.shape[1]):
-            arrays[f"row_{self.config.method}_{axis + 1}"] = self.coordinates[:, axis]
-        if self.data.has_labels:
-            arrays["true_labels"] = self.data.y[self.rows]
-        if self.data.label_names:
-            arrays["label_names"] = np.array(self.data.label_names)
-        return arrays
+            return EmbeddingSnapshot(method=method).as_arrays()
+        return EmbeddingSnapshot(
+            method=method, row_subset=self.rows.astype(np.int32), coordinates=self.coordinates,
+            true_labels=self.data.y[self.rows] if self.data.has_labels else None,
+            label_names=np.array(self.data.label_names) if self.data.label_names else None).as_arrays()
 
     def state_dict(self) -> dict:
         return {}

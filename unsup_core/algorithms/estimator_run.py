@@ -19,6 +19,7 @@ from unsup_core.config import param
 from unsup_core.datasets import Dataset, DatasetError
 from unsup_core.metrics import adjusted_rand_index, normalized_mutual_info
 from unsup_core.projection import PCAProjection
+from unsup_core.snapshots import ClusteringSnapshot
 
 MAX_DISPLAY_POINTS = 5000
 
@@ -112,19 +113,17 @@ class EstimatorAlgorithm(Algorithm):
         return None
 
     def snapshot(self) -> dict[str, np.ndarray]:
-        labels = self.current_labels()
-        arrays = {"points": self.display_points, "labels": labels[self.display_rows],
-                  "row_cluster": compact_labels(labels)}
-        if self.data.has_labels:
-            arrays["true_labels"] = self.data.y[self.display_rows]
-        if self.data.label_names:
-            arrays["label_names"] = np.array(self.data.label_names)
-        centers = self.centers()
-        if centers is not None:
-            arrays["centers"] = self.projection.transform(centers)
-        if self.data.kind == "images" and (labels >= 0).any():
-            arrays["center_images"] = self._cluster_mean_images(labels)
-        return arrays
+        return self.clustering_snapshot().as_arrays()
+
+    def clustering_snapshot(self) -> ClusteringSnapshot:
+        labels, data, centers = self.current_labels(), self.data, self.centers()
+        return ClusteringSnapshot(
+            points=self.display_points, labels=labels[self.display_rows], row_cluster=compact_labels(labels),
+            true_labels=data.y[self.display_rows] if data.has_labels else None,
+            label_names=np.array(data.label_names) if data.label_names else None,
+            centers=self.projection.transform(centers) if centers is not None else None,
+            center_images=self._cluster_mean_images(labels) if data.kind == "images" and (labels >= 0).any()
+            else None)
 
     def _cluster_mean_images(self, labels: np.ndarray) -> np.ndarray:
         """Each cluster's mean image in the original pixel space (readable even when scaled)."""

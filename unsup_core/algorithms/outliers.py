@@ -20,6 +20,7 @@ from unsup_core.analysis.anomaly import detection_metrics, most_anomalous, plant
 from unsup_core.config import param
 from unsup_core.datasets import Dataset, DatasetError
 from unsup_core.projection import PCAProjection
+from unsup_core.snapshots import OutlierSnapshot
 
 LOF_MAX_ROWS = 100_000
 
@@ -73,23 +74,21 @@ class OutlierDetector(Algorithm):
             values.update(detection_metrics(scores, self.planted[rows], threshold))
         return values
 
-    def scores_snapshot(self) -> dict[str, np.ndarray]:
+    def scores_snapshot(self) -> OutlierSnapshot | None:
+        """The scores' snapshot; None before the first scoring."""
         if self.scores is None:
-            return {}
+            return None
         top = most_anomalous(self.scores)
-        arrays = {"points": self.display_points, "scores": self.scores[self.display_rows].astype(np.float32),
-                  "threshold": np.array(self.threshold), "top_rows": top,
-                  "display_rows": self.display_rows,
-                  "row_outlier_score": self.scores.astype(np.float32),
-                  "row_is_outlier": (self.scores > self.threshold).astype(np.int8)}
-        if self.data.kind == "images":
-            arrays["top_images"] = self.data.images(top).astype(np.float16)
-        else:
-            arrays["top_values"] = self.data.X[top]
-            arrays["feature_names"] = np.array(self.data.feature_names, dtype=str)
-        if self.planted is not None:
-            arrays["planted"] = self.planted.astype(np.int8)
-        return arrays
+        images = self.data.kind == "images"
+        return OutlierSnapshot(
+            points=self.display_points, scores=self.scores[self.display_rows].astype(np.float32),
+            threshold=np.array(self.threshold), top_rows=top, display_rows=self.display_rows,
+            row_outlier_score=self.scores.astype(np.float32),
+            row_is_outlier=(self.scores > self.threshold).astype(np.int8),
+            top_images=self.data.images(top).astype(np.float16) if images else None,
+            top_values=None if images else self.data.X[top],
+            feature_names=None if images else np.array(self.data.feature_names, dtype=str),
+            planted=self.planted.astype(np.int8) if self.planted is not None else None)
 
 
 @register
@@ -147,7 +146,8 @@ between clusters are ambiguous ones. Check a few in the table before removing an
         return {"fit_seconds": time.perf_counter() - started, **self.score_metrics(scores)}
 
     def snapshot(self) -> dict[str, np.ndarray]:
-        return self.scores_snapshot()
+        shape = self.scores_snapshot()
+        return {} if shape is None else shape.as_arrays()
 
     def state_dict(self) -> dict:
         return {}

@@ -24,6 +24,7 @@ from unsup_core.algorithms.torch_data import BatchSampler
 from unsup_core.config import param
 from unsup_core.datasets import Dataset, DatasetError
 from unsup_core.sample_quality import split_rows
+from unsup_core.snapshots import PixelCNNSnapshot
 
 BINARY_THRESHOLD = 0.5
 N_SAMPLES_SHOWN = 16
@@ -206,11 +207,10 @@ masked 3x3 convolutions leave a **blind spot** above-right of it (fixed by the g
         def as_uint8(values: torch.Tensor) -> np.ndarray:
             return (values[:, 0] * 255).round().to(torch.uint8).cpu().numpy()
 
-        arrays = {"samples": as_uint8(images), "sample_probabilities": as_uint8(probabilities),
-                  "inputs": as_uint8(self.shown_inputs), "predictions": as_uint8(predictions)}
-        if self.data.label_names:
-            arrays["label_names"] = np.array(self.data.label_names)
-        return arrays
+        return PixelCNNSnapshot(
+            samples=as_uint8(images), sample_probabilities=as_uint8(probabilities),
+            inputs=as_uint8(self.shown_inputs), predictions=as_uint8(predictions),
+            label_names=np.array(self.data.label_names) if self.data.label_names else None).as_arrays()
 
     def state_dict(self) -> dict:
         return {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),

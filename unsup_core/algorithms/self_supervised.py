@@ -18,6 +18,7 @@ from unsup_core.algorithms.probe import ProbeSplit, probe_accuracy
 from unsup_core.algorithms.torch_data import BatchSampler
 from unsup_core.datasets import Dataset
 from unsup_core.projection import PCAProjection
+from unsup_core.snapshots import SelfSupervisedSnapshot
 
 FEATURE_CHUNK = 512
 MAX_EMBEDDING_POINTS = 1000
@@ -86,17 +87,15 @@ class SelfSupervisedAlgorithm(Algorithm):
 
     def snapshot(self) -> dict[str, np.ndarray]:
         embedded = self.features(self.embedding_rows)
-        arrays = {"embedding": PCAProjection().fit(embedded).transform(embedded)}
-        if self.data.has_labels:
-            arrays["embedding_labels"] = self.data.y[self.embedding_rows]
-        if self.data.label_names:
-            arrays["label_names"] = np.array(self.data.label_names)
-        arrays.update(self.example_views())
-        return arrays
+        return SelfSupervisedSnapshot(
+            embedding=PCAProjection().fit(embedded).transform(embedded),
+            embedding_labels=self.data.y[self.embedding_rows] if self.data.has_labels else None,
+            label_names=np.array(self.data.label_names) if self.data.label_names else None,
+            **self.example_views()).as_arrays()
 
     @abstractmethod
     def example_views(self) -> dict[str, np.ndarray]:
-        """Images that show what the model is trained on (augmented views, masked inputs...)."""
+        """Images that show what the model is trained on, keyed by their :class:`SelfSupervisedSnapshot` field."""
 
     def state_dict(self) -> dict:
         return {"modules": [module.state_dict() for module in self.modules], "optimizer": self.optimizer.state_dict(),

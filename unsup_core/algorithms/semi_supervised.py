@@ -19,6 +19,7 @@ from unsup_core.algorithms.estimator_run import standardise
 from unsup_core.config import param
 from unsup_core.datasets import Dataset, DatasetError
 from unsup_core.projection import PCAProjection
+from unsup_core.snapshots import SemiSupervisedSnapshot
 
 LABEL_BUDGETS = (1, 2, 3, 5, 10, 20, 50)
 MAX_DISPLAY_POINTS = 3000
@@ -135,16 +136,14 @@ points on the map.
         is_labelled = np.zeros(len(self.labels), dtype=bool)
         is_labelled[labelled] = True
         rows = np.union1d(self.display_rows, labelled)  # every labelled point is drawn
-        arrays = {
-            "points": self.projection.transform(self.features[rows]),
-            "true_labels": self.labels[rows],
-            "predicted": predicted[rows],
-            "labelled": is_labelled[rows],
-            "map_scores": np.array([semi, supervised, self.config.labels_per_class], dtype=np.float64),
-        }
-        if self.data.label_names:
-            arrays["label_names"] = np.array(self.data.label_names)
-        return arrays
+        return SemiSupervisedSnapshot(
+            points=self.projection.transform(self.features[rows]),
+            true_labels=self.labels[rows],
+            predicted=predicted[rows],
+            labelled=is_labelled[rows],
+            map_scores=np.array([semi, supervised, self.config.labels_per_class], dtype=np.float64),
+            label_names=np.array(self.data.label_names) if self.data.label_names else None,
+        ).as_arrays()
 
     def state_dict(self) -> dict:
         return {"budget_index": self.budget_index}

@@ -20,6 +20,7 @@ from unsup_core.algorithms.som_estimator import BACKENDS, INITS, SOM
 from unsup_core.algorithms.som_grid import LR_DECAYS, NEIGHBORHOODS, SIGMA_DECAYS, TOPOLOGIES, umatrix
 from unsup_core.config import param
 from unsup_core.datasets import Dataset
+from unsup_core.snapshots import SOMSnapshot
 
 MAX_EVAL_ROWS = 5000  # whole-data measures, hits and label counts use at most this many samples
 MAX_MARKER_ROWS = 2000  # samples drawn as markers on the map
@@ -172,40 +173,42 @@ batches cannot overshoot). Very large batches on small maps settle a little less
         return metrics
 
     def snapshot(self) -> dict[str, np.ndarray]:
+        return self.som_snapshot().as_arrays()
+
+    def som_snapshot(self) -> SOMSnapshot:
         som, grid, data = self.som, self.som.grid, self.data
         if self._evaluation is None or self._evaluation[0] != som.n_updates_:
             self._evaluate()
         measures = self._evaluation[1]
         weights = som.weights_.astype(np.float32)
         bmu = measures["bmu"]
-        arrays = {
-            "weights": weights,
-            "feature_mean": np.asarray(self.feature_mean, np.float32),
-            "feature_scale": np.asarray(self.feature_scale, np.float32),
-            "grid_shape": np.array(grid.shape),
-            "topology": np.array(grid.topology),
-            "positions": grid.positions.astype(np.float32),
-            "umatrix": umatrix(weights, grid).astype(np.float32),
-            "hits": measures["hits"],
-            "n_evaluated": np.array(len(self.eval_rows)),
-            "qe": np.array(measures["qe"]),
-            "te": np.array(measures["te"]),
-            "marker_units": bmu[self.marker_rows],
-            "data_kind": np.array(data.kind),
-            "feature_names": np.array(data.feature_names),
-        }
+        counts = marker_labels = None
         if data.has_labels:
             labels = np.asarray(data.y)[self.eval_rows].astype(np.int64)
             n_classes = int(max(labels.max() + 1, len(data.label_names or [])))
             counts = np.zeros((grid.n_neurons, n_classes), np.int64)
             np.add.at(counts, (bmu, labels), 1)
-            arrays["label_counts"] = counts
-            arrays["marker_labels"] = labels[self.marker_rows]
-        if data.label_names:
-            arrays["label_names"] = np.array(data.label_names)
-        if data.kind == "images":
-            arrays["image_shape"] = np.array(data.image_shape)
-        return arrays
+            marker_labels = labels[self.marker_rows]
+        return SOMSnapshot(
+            weights=weights,
+            feature_mean=np.asarray(self.feature_mean, np.float32),
+            feature_scale=np.asarray(self.feature_scale, np.float32),
+            grid_shape=np.array(grid.shape),
+            topology=np.array(grid.topology),
+            positions=grid.positions.astype(np.float32),
+            umatrix=umatrix(weights, grid).astype(np.float32),
+            hits=measures["hits"],
+            n_evaluated=np.array(len(self.eval_rows)),
+            qe=np.array(measures["qe"]),
+            te=np.array(measures["te"]),
+            marker_units=bmu[self.marker_rows],
+            data_kind=np.array(data.kind),
+            feature_names=np.array(data.feature_names),
+            label_counts=counts,
+            marker_labels=marker_labels,
+            label_names=np.array(data.label_names) if data.label_names else None,
+            image_shape=np.array(data.image_shape) if data.kind == "images" else None,
+        )
 
     def adjust(self, name: str, value: float) -> None:
         if name == "lr":

@@ -7,6 +7,7 @@ and ARI/NMI treat it like k-means. The map, its training and its views are the `
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from unsup_core.algorithms.som import SOMAlgorithm, SOMConfig
 from unsup_core.algorithms.som_clustering import CLUSTER_METHODS, assign_to_units, cluster_prototypes
 from unsup_core.config import param
 from unsup_core.metrics import adjusted_rand_index, normalized_mutual_info
+from unsup_core.snapshots import SOMSnapshot
 
 
 @dataclass
@@ -75,8 +77,7 @@ better than k-means on the rows.
             metrics["nmi"] = normalized_mutual_info(self.data.y, clusters)
         return metrics
 
-    def snapshot(self) -> dict[str, np.ndarray]:
-        arrays = super().snapshot()
+    def som_snapshot(self) -> SOMSnapshot:
         units, best, clusters = self.row_clusters()
-        arrays.update(unit_clusters=units, row_som_unit=best.astype(np.int32), row_cluster=clusters.astype(np.int16))
-        return arrays
+        return dataclasses.replace(super().som_snapshot(), unit_clusters=units, row_som_unit=best.astype(np.int32),
+                                   row_cluster=clusters.astype(np.int16))

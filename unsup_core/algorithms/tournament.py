@@ -13,6 +13,7 @@ from unsup_core.algorithms.estimator_run import compact_labels
 from unsup_core.analysis.tournament import K_MAX, SAMPLE_ROWS, Tournament
 from unsup_core.config import param
 from unsup_core.datasets import Dataset
+from unsup_core.snapshots import TournamentSnapshot
 
 LEADERBOARD_ROWS = 20
 
@@ -74,19 +75,17 @@ between clusters is a cut through a cloud.
         return values
 
     def snapshot(self) -> dict[str, np.ndarray]:
-        arrays = {"rounds_done": np.array(self.tournament.rounds_done),
-                  "rounds": np.array(self.tournament.n_rounds)}
+        progress = {"rounds_done": np.array(self.tournament.rounds_done), "rounds": np.array(self.tournament.n_rounds)}
         if self.result is None:
-            return arrays
+            return TournamentSnapshot(**progress).as_arrays()
         summary = self.result.as_dict(top=LEADERBOARD_ROWS)
-        arrays.update(tournament_json=np.array(json.dumps(summary)), row_cluster=compact_labels(self.row_cluster),
-                      moves_k=np.array(sorted(self.result.moves), dtype=np.int16),
-                      moves_labels=np.stack([compact_labels(np.asarray(self.result.moves[k]))
-                                             for k in sorted(self.result.moves)]) if self.result.moves
-                      else np.zeros((0, 0), dtype=np.int16))
-        if self.data.has_labels:
-            arrays["true_labels"] = self.data.y[self.tournament.rows]
-        return arrays
+        moves = sorted(self.result.moves)
+        return TournamentSnapshot(
+            **progress, tournament_json=np.array(json.dumps(summary)), row_cluster=compact_labels(self.row_cluster),
+            moves_k=np.array(moves, dtype=np.int16),
+            moves_labels=np.stack([compact_labels(np.asarray(self.result.moves[k])) for k in moves]) if moves
+            else np.zeros((0, 0), dtype=np.int16),
+            true_labels=self.data.y[self.tournament.rows] if self.data.has_labels else None).as_arrays()
 
     def state_dict(self) -> dict:
         return {}

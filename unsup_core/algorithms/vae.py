@@ -26,6 +26,7 @@ from unsup_core.algorithms.vae_networks import ConvVAE, MLPVAE
 from unsup_core.config import param
 from unsup_core.datasets import Dataset
 from unsup_core.projection import PCAProjection
+from unsup_core.snapshots import VAESnapshot
 
 N_RECONSTRUCTIONS = 16
 N_SAMPLES = 64
@@ -214,13 +215,10 @@ tend to separate position, scale and shape. Interpolation between the codes of t
         if projected:
             latent = PCAProjection().fit(latent).transform(latent)
         self.model.train()
-        arrays["latent"] = latent.astype(np.float32)
-        arrays["latent_is_projected"] = np.array(projected)
-        if self.data.has_labels:
-            arrays["latent_labels"] = self.data.y[self.latent_rows]
-        if self.data.label_names:
-            arrays["label_names"] = np.array(self.data.label_names)
-        return arrays
+        return VAESnapshot(
+            **arrays, latent=latent.astype(np.float32), latent_is_projected=np.array(projected),
+            latent_labels=self.data.y[self.latent_rows] if self.data.has_labels else None,
+            label_names=np.array(self.data.label_names) if self.data.label_names else None).as_arrays()
 
     def state_dict(self) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),

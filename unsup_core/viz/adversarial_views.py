@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from unsup_core.snapshots import AdversarialSnapshot
 from unsup_core.viz.gan_lab import gan_lab_figure
 from unsup_core.viz.generative_views import interpolation_panels, quality_panels, samples_panel
 from unsup_core.viz.panels import Panel, RunView, curves_panel, register_views
@@ -18,17 +19,18 @@ def mode_panels(view: RunView) -> list[Panel | None]:
 
 
 def snapshot_panels(view: RunView, *, field_label: str, probability: bool) -> list[Panel]:
-    snapshot, step = view.snapshot, view.snapshot_step
-    if snapshot is None:
+    if view.snapshot is None:
         return []
-    if "field" in snapshot:
+    snapshot, step = AdversarialSnapshot.from_arrays(view.snapshot), view.snapshot_step
+    if snapshot.is_gan_lab:
         title = f"Real vs generated points and {field_label} at step {step}"
         return [Panel("gan-lab", title, gan_lab_figure(snapshot, title, field_label=field_label,
                                                        probability=probability),
                       f"Green: real points; purple: generated from fixed noise. Background: {field_label}. "
                       "Arrows: where the generator's loss pushes its points. Circles: modes (dotted red "
                       "when not covered).")]
-    return [samples_panel(snapshot, step), *interpolation_panels(snapshot, step, "two noise vectors")]
+    paths = {"linear": snapshot.interpolation_linear, "spherical": snapshot.interpolation_spherical}
+    return [samples_panel(snapshot.samples, step), *interpolation_panels(paths, step, "two noise vectors")]
 
 
 @register_views("adversarial")

@@ -10,6 +10,7 @@ import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
 
+from unsup_core.snapshots import PixelCNNSnapshot
 from unsup_core.viz.generative_views import quality_panels, samples_panel
 from unsup_core.viz.images import as_unit_float, image_grid, paired_grid, tile_images
 from unsup_core.viz.panels import Panel, RunView, curves_panel, register_views
@@ -72,22 +73,22 @@ def pixelcnn_panels(view: RunView) -> list[Panel]:
                            "Exact -log2 p(x) / D on the training batch and on held-out images. 1 bit is a coin "
                            "flip per pixel; held-out rising while training falls means overfitting."),
               *quality_panels(view)]
-    snapshot, step = view.snapshot, view.snapshot_step
-    if snapshot is None:
+    if view.snapshot is None:
         return panels
-    panels.append(samples_panel(snapshot, step, "Samples drawn pixel by pixel",
+    snapshot, step = PixelCNNSnapshot.from_arrays(view.snapshot), view.snapshot_step
+    panels.append(samples_panel(snapshot.samples, step, "Samples drawn pixel by pixel",
                                 "Drawn with the same random numbers every time: changes are the model learning."))
     title = f"p(pixel on | pixels before it) while sampling at step {step}"
-    panels.append(Panel("sampling-probabilities", title, image_grid(snapshot["sample_probabilities"], title),
+    panels.append(Panel("sampling-probabilities", title, image_grid(snapshot.sample_probabilities, title),
                         "White: the model was sure the pixel is on; grey: unsure. Each sample pixel was "
                         "drawn from this probability."))
     title = f"Predictions on held-out images at step {step}"
-    panels.append(Panel("predictions", title, paired_grid(snapshot["inputs"], snapshot["predictions"], title),
+    panels.append(Panel("predictions", title, paired_grid(snapshot.inputs, snapshot.predictions, title),
                         "Each image next to p(pixel on) given its true previous pixels: one network pass gives "
                         "every conditional at once when the pixels are known, which is what training sees."))
     title = f"Sampling pixel by pixel at step {step} (press Play)"
     panels.append(Panel("sampling-animation", title,
-                        sampling_animation(snapshot["samples"], snapshot["sample_probabilities"], title),
+                        sampling_animation(snapshot.samples, snapshot.sample_probabilities, title),
                         "Grey: pixels drawn so far; red: the pixel being drawn, brighter when the model gave it a "
                         "higher probability of being on; blue: not drawn yet."))
     return panels

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from unsup_core.snapshots import ClusteringSnapshot
 from unsup_core.viz.clusters import dendrogram_figure
 from unsup_core.viz.images import image_grid
 from unsup_core.viz.panels import Panel, RunView, curves_panel, register_views
@@ -18,23 +19,23 @@ def clustering_panels(view: RunView) -> list[Panel]:
         curves_panel(view, ["ari", "nmi"], "Agreement with the true labels", "agreement",
                      "ARI and NMI against the dataset's labels (never used for fitting)."),
     ]
-    snapshot = view.snapshot
-    if snapshot is not None:
+    if view.snapshot is not None:
+        snapshot = ClusteringSnapshot.from_arrays(view.snapshot)
         title = f"Clusters at step {view.snapshot_step} (PCA projection when > 2 features)"
-        panels.append(Panel("clusters", title, cluster_scatter(snapshot["points"], snapshot["labels"], title,
-                                                               centers=snapshot.get("centers"))))
-        if "true_labels" in snapshot:
+        panels.append(Panel("clusters", title, cluster_scatter(snapshot.points, snapshot.labels, title,
+                                                               centers=snapshot.centers)))
+        if snapshot.true_labels is not None:
             panels.append(Panel("true-labels", "True labels (same projection)", categorical_scatter(
-                snapshot["points"], snapshot["true_labels"], "True labels (same projection)",
-                label_names=view.label_names(), prefix="class")))
-        if "center_images" in snapshot:
+                snapshot.points, snapshot.true_labels, "True labels (same projection)",
+                label_names=snapshot.label_name_list(), prefix="class")))
+        if snapshot.center_images is not None:
             panels.append(Panel("center-images", "Cluster means as images",
-                                image_grid(snapshot["center_images"], "Cluster means as images"),
+                                image_grid(snapshot.center_images, "Cluster means as images"),
                                 "Each cluster's mean image, in the original pixel scale."))
-        if "dendrogram_x" in snapshot:
+        if snapshot.dendrogram_x is not None:
             panels.append(Panel("dendrogram", "Merge tree (top 30 merges)", dendrogram_figure(
-                snapshot["dendrogram_x"], snapshot["dendrogram_y"], snapshot["dendrogram_leaves"],
-                float(snapshot["dendrogram_cut"]), "Merge tree (top 30 merges)"),
+                snapshot.dendrogram_x, snapshot.dendrogram_y, snapshot.dendrogram_leaves,
+                float(snapshot.dendrogram_cut), "Merge tree (top 30 merges)"),
                 "Height of a join = linkage distance; the dashed line cuts the tree into your k clusters. "
                 "A leaf '(n)' stands for a branch of n rows."))
     return panels

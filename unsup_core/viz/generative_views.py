@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from unsup_core.snapshots import VAESnapshot
 from unsup_core.viz.images import image_grid, paired_grid, path_grid
 from unsup_core.viz.panels import Panel, RunView, curves_panel, register_views
 from unsup_core.viz.scatter import categorical_scatter
@@ -44,21 +45,20 @@ def quality_panels(view: RunView) -> list[Panel | None]:
     ]
 
 
-def samples_panel(snapshot: dict[str, np.ndarray], step: int | None, what: str = "Samples from fixed noise",
+def samples_panel(samples: np.ndarray, step: int | None, what: str = "Samples from fixed noise",
                   caption: str = "The same noise vectors every time: changes are the model learning.") -> Panel:
     title = f"{what} at step {step}"
-    return Panel("samples", title, image_grid(snapshot["samples"], title), caption)
+    return Panel("samples", title, image_grid(samples, title), caption)
 
 
-def interpolation_panels(snapshot: dict[str, np.ndarray], step: int | None, between: str) -> list[Panel]:
-    """Linear and spherical paths between the same pairs, one row per pair."""
-    ends = snapshot.get("interpolation_inputs")
+def interpolation_panels(paths: dict[str, np.ndarray | None], step: int | None, between: str,
+                         ends: np.ndarray | None = None) -> list[Panel]:
+    """Linear and spherical paths between the same pairs, one row per pair; ``paths`` maps mode to [P, T, ...]."""
     panels = []
-    for mode in ("linear", "spherical"):
-        key = f"interpolation_{mode}"
-        if key in snapshot:
+    for mode, images in paths.items():
+        if images is not None:
             title = f"Interpolation ({mode}) between {between} at step {step}"
-            panels.append(Panel(f"interpolation-{mode}", title, path_grid(snapshot[key], title, ends=ends)))
+            panels.append(Panel(f"interpolation-{mode}", title, path_grid(images, title, ends=ends)))
     if panels:
         panels[-1].caption = ("Each row walks from one code to another; a smooth morph means the space "
                               "between them decodes to plausible images. Spherical paths keep the norm of "
@@ -78,28 +78,29 @@ def vae_panels(view: RunView) -> list[Panel]:
                            "Negative ELBO per sample. Recon falling while KL rises is the encoder "
                            "starting to use its latent code; KL near 0 means posterior collapse."),
               *quality_panels(view)]
-    snapshot = view.snapshot
-    if snapshot is None:
+    if view.snapshot is None:
         return panels
-    step = view.snapshot_step
+    snapshot, step = VAESnapshot.from_arrays(view.snapshot), view.snapshot_step
     panels.append(Panel("reconstructions", f"Reconstructions at step {step} (input | output)",
-                        paired_grid(snapshot["recon_inputs"], snapshot["recon_outputs"],
+                        paired_grid(snapshot.recon_inputs, snapshot.recon_outputs,
                                     f"Reconstructions at step {step} (input | output)")))
-    panels.append(samples_panel(snapshot, step))
-    latent_title = "Latent map (means of q(z|x)" + (", PCA)" if snapshot.get("latent_is_projected") else ")")
+    panels.append(samples_panel(snapshot.samples, step))
+    latent_title = "Latent map (means of q(z|x)" + (", PCA)" if snapshot.latent_is_projected else ")")
     panels.append(Panel("latent-map", latent_title, categorical_scatter(
-        snapshot["latent"], snapshot.get("latent_labels"), latent_title,
-        label_names=view.label_names(), prefix="class", marker_size=4)))
-    if "kl_per_dim" in snapshot:
+        snapshot.latent, snapshot.latent_labels, latent_title,
+        label_names=snapshot.label_name_list(), prefix="class", marker_size=4)))
+    if snapshot.kl_per_dim is not None:
         title = f"KL per latent dimension at step {step}"
-        panels.append(Panel("kl-per-dim", title, kl_bars(snapshot["kl_per_dim"], title),
+        panels.append(Panel("kl-per-dim", title, kl_bars(snapshot.kl_per_dim, title),
                             "How much information each dimension carries. Dimensions near 0 are unused "
                             "(collapsed to the prior)."))
-    if "traversal" in snapshot:
-        dims = ", ".join(f"z{d}" for d in snapshot["traversal_dims"])
+    if snapshot.traversal is not None:
+        dims = ", ".join(f"z{d}" for d in snapshot.traversal_dims)
         title = f"Latent traversals at step {step} (rows: {dims}; -3 to +3)"
-        panels.append(Panel("traversal", title, path_grid(snapshot["traversal"], title),
+        panels.append(Panel("traversal", title, path_grid(snapshot.traversal, title),
                             "Each row changes one latent dimension from -3 to +3 prior standard deviations, "
                             "the others fixed at one image's code; rows are the most used dimensions first."))
-    panels += interpolation_panels(snapshot, step, "two encoded images")
+    panels += interpolation_panels({"linear": snapshot.interpolation_linear,
+                                    "spherical": snapshot.interpolation_spherical},
+                                   step, "two encoded images", ends=snapshot.interpolation_inputs)
     return panels

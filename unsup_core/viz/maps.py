@@ -17,6 +17,7 @@ import plotly.colors as pc
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from unsup_core.snapshots import SOMSnapshot
 from unsup_core.viz.style import base_layout, category_colour
 
 HEX_STEP = math.sqrt(3) / 2
@@ -35,10 +36,10 @@ class MapLayout:
     y: np.ndarray  # [K]
 
     @classmethod
-    def from_snapshot(cls, snapshot: dict) -> "MapLayout":
-        rows, cols = (int(v) for v in snapshot["grid_shape"])
-        positions = np.asarray(snapshot["positions"], dtype=np.float64)  # (along rows, along columns)
-        return cls(rows, cols, str(snapshot["topology"]), positions[:, 1], positions[:, 0])
+    def from_snapshot(cls, snapshot: SOMSnapshot) -> "MapLayout":
+        rows, cols = (int(v) for v in snapshot.grid_shape)
+        positions = np.asarray(snapshot.positions, dtype=np.float64)  # (along rows, along columns)
+        return cls(rows, cols, str(snapshot.topology), positions[:, 1], positions[:, 0])
 
     @classmethod
     def from_grid(cls, grid) -> "MapLayout":

@@ -1,7 +1,8 @@
 """Which figures a run shows: one view builder per view family, registered by the family's name.
 
 Each algorithm declares its family (``Algorithm.view_family``: "clustering", "som", ...); a builder
-gets a :class:`RunView` (metrics and the latest snapshot) and returns :class:`Panel`s; pages lay them
+gets a :class:`RunView` (metrics and the latest snapshot, read through its family's shape in
+:mod:`unsup_core.snapshots`) and returns :class:`Panel`s; pages lay them
 out and never need to know the algorithm. The "curves" family, and runs of algorithms no longer
 registered, get their metric curves. Builders treat metrics and snapshot independently (either may be
 empty), so a live page can rebuild the curves on every tick and the snapshot figures only when a new
@@ -37,11 +38,6 @@ class RunView:
     snapshot: dict[str, np.ndarray] | None = None
     snapshot_step: int | None = None
     extra: dict = field(default_factory=dict)
-
-    def label_names(self) -> list[str] | None:
-        if self.snapshot is not None and "label_names" in self.snapshot:
-            return [str(name) for name in self.snapshot["label_names"]]
-        return None
 
 
 ViewBuilder = Callable[[RunView], list[Panel]]

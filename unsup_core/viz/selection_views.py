@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from unsup_core.snapshots import EmbeddingSnapshot, KSelectionSnapshot
 from unsup_core.viz.clusters import cluster_map
 from unsup_core.viz.panels import Panel, RunView, register_views
 from unsup_core.viz.style import base_layout
@@ -17,16 +18,20 @@ K_CURVES = (("inertia", "inertia (elbow)", "k-means"), ("silhouette", "silhouett
             ("bic", "BIC (lower is better)", "Gaussian mixture"))
 
 
-def k_selection_figure(scores: dict[str, np.ndarray], recommended_k: int | None, title: str) -> go.Figure:
+def _has_values(scores: np.ndarray | None) -> bool:
+    return scores is not None and bool(np.isfinite(scores).any())
+
+
+def k_selection_figure(scores: KSelectionSnapshot, recommended_k: int | None, title: str) -> go.Figure:
     """One small chart per criterion against k, the recommended k marked in each."""
-    curves = [curve for curve in K_CURVES if curve[0] in scores and np.isfinite(scores[curve[0]]).any()]
+    curves = [curve for curve in K_CURVES if _has_values(getattr(scores, curve[0]))]
     figure = make_subplots(rows=1, cols=len(curves), subplot_titles=[label for _, label, _ in curves],
                            horizontal_spacing=0.05)
     for column, (name, _, model) in enumerate(curves, start=1):
-        figure.add_trace(go.Scatter(x=scores["k"], y=scores[name], mode="lines+markers", name=f"{name} ({model})",
+        figure.add_trace(go.Scatter(x=scores.k, y=getattr(scores, name), mode="lines+markers", name=f"{name} ({model})",
                                     line={"color": "#4c78a8"}, showlegend=False), row=1, col=column)
-        if name == "silhouette" and "mixture_silhouette" in scores and np.isfinite(scores["mixture_silhouette"]).any():
-            figure.add_trace(go.Scatter(x=scores["k"], y=scores["mixture_silhouette"], mode="lines+markers",
+        if name == "silhouette" and _has_values(scores.mixture_silhouette):
+            figure.add_trace(go.Scatter(x=scores.k, y=scores.mixture_silhouette, mode="lines+markers",
                                         name="silhouette (Gaussian mixture)", line={"color": "#f58518", "dash": "dot"},
                                         showlegend=True), row=1, col=column)
         if recommended_k is not None:
@@ -39,11 +44,13 @@ def k_selection_figure(scores: dict[str, np.ndarray], recommended_k: int | None,
 
 @register_views("choose_k")
 def choose_k_panels(view: RunView) -> list[Panel]:
-    snapshot = view.snapshot
-    if snapshot is None or not len(snapshot.get("k", [])):
+    if view.snapshot is None:
         return []
-    recommended = int(snapshot["recommended_k"]) if "recommended_k" in snapshot else None
-    caption = str(snapshot["reason"]) if "reason" in snapshot else ""
+    snapshot = KSelectionSnapshot.from_arrays(view.snapshot)
+    if snapshot.k is None or not len(snapshot.k):
+        return []
+    recommended = int(snapshot.recommended_k) if snapshot.recommended_k is not None else None
+    caption = str(snapshot.reason) if snapshot.reason is not None else ""
     title = "Scores for each number of clusters k"
     return [Panel("k-selection", title, k_selection_figure(snapshot, recommended, title),
                   f"Recommended: {caption}" if caption else "")]
@@ -51,16 +58,16 @@ def choose_k_panels(view: RunView) -> list[Panel]:
 
 @register_views("embedding")
 def embedding_panels(view: RunView) -> list[Panel]:
-    snapshot = view.snapshot
-    if snapshot is None or "row_subset" not in snapshot:
+    if view.snapshot is None:
         return []
-    method = str(snapshot["method"])
-    axes = sorted(name for name in snapshot if name.startswith(f"row_{method}_"))
-    coordinates = np.stack([snapshot[name] for name in axes], axis=1)
+    snapshot = EmbeddingSnapshot.from_arrays(view.snapshot)
+    if snapshot.row_subset is None:
+        return []
+    method, coordinates = str(snapshot.method), snapshot.coordinates
     title = f"{METHOD_NAMES[method]} map of {len(coordinates):,} rows"
-    names = view.label_names()
-    figure = cluster_map(coordinates, snapshot.get("true_labels"), title, names=names,
-                         axis_names=tuple(f"{method} {i + 1}" for i in range(len(axes))))
-    if "true_labels" not in snapshot:
+    names = snapshot.label_name_list()
+    figure = cluster_map(coordinates, snapshot.true_labels, title, names=names,
+                         axis_names=tuple(f"{method} {i + 1}" for i in range(coordinates.shape[1])))
+    if snapshot.true_labels is None:
         figure.update_layout(showlegend=False)
     return [Panel("embedding", title, figure, "Coloured by the dataset's labels when it has them.")]

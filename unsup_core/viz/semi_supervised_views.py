@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from unsup_core.snapshots import SemiSupervisedSnapshot
 from unsup_core.viz.panels import Panel, RunView, register_views
 from unsup_core.viz.scatter import categorical_scatter
 from unsup_core.viz.style import base_layout
@@ -42,12 +43,12 @@ def semi_supervised_panels(view: RunView) -> list[Panel]:
             metrics["labels_per_class"][1], metrics["accuracy_semi_supervised"][1],
             metrics["accuracy_supervised"][1]),
             "Both methods see the same labelled points; the semi-supervised one also sees where the rest lie."))
-    snapshot = view.snapshot
-    if snapshot is not None:
-        semi, supervised, per_class = snapshot["map_scores"]
+    if view.snapshot is not None:
+        snapshot = SemiSupervisedSnapshot.from_arrays(view.snapshot)
+        semi, supervised, per_class = snapshot.map_scores
         title = (f"Predictions with {int(per_class)} labels per class: semi-supervised {semi:.0%}, "
                  f"supervised {supervised:.0%} (PCA)")
         panels.append(Panel("prediction-map", title, prediction_map(
-            snapshot["points"], snapshot["predicted"], snapshot["true_labels"], snapshot["labelled"], title,
-            view.label_names())))
+            snapshot.points, snapshot.predicted, snapshot.true_labels, snapshot.labelled, title,
+            snapshot.label_name_list())))
     return panels

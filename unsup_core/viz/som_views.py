@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from unsup_core.snapshots import SOMSnapshot
 from unsup_core.viz.curves import downsample
 from unsup_core.viz.maps import MapLayout, category_map, component_planes, prototype_images, samples_on_map, \
     unit_hover, value_map
@@ -70,51 +71,51 @@ def _label_details(counts: np.ndarray, names: list[str] | None) -> tuple[np.ndar
     return majority, details, text
 
 
-def map_panels(snapshot: dict, step: int | None) -> list[Panel]:
+def map_panels(snapshot: SOMSnapshot, step: int | None) -> list[Panel]:
     """The snapshot's map views (also used by the SOM page for a finished run)."""
     layout = MapLayout.from_snapshot(snapshot)
     at = f" at step {step}" if step is not None else ""
-    names = [str(n) for n in snapshot["label_names"]] if "label_names" in snapshot else None
-    n_eval = int(snapshot.get("n_evaluated", 0))
+    names = snapshot.label_name_list()
+    n_eval = int(snapshot.n_evaluated) if snapshot.n_evaluated is not None else 0
     panels = []
-    umatrix = np.asarray(snapshot["umatrix"])
+    umatrix = np.asarray(snapshot.umatrix)
     panels.append(Panel("u-matrix", f"U-matrix{at}", value_map(
         layout, umatrix, f"U-matrix{at}", colorscale="Viridis",
         colorbar_title="distance"),
         "Each unit's mean distance to its neighbours' weights. Dark valleys: regions of similar samples; "
         "bright ridges: borders between groups."))
-    hits = np.asarray(snapshot["hits"])
+    hits = np.asarray(snapshot.hits)
     hit_text = [str(h) for h in hits] if layout.n_units <= 144 else None
     panels.append(Panel("hit-map", f"Hit map{at}", value_map(
         layout, hits, f"Hit map{at}", colorscale="Blues", colorbar_title="samples", text=hit_text),
         f"How many of {n_eval:,} samples each unit wins. Units that win none sit between groups."))
-    if "unit_clusters" in snapshot:
-        clusters = np.asarray(snapshot["unit_clusters"])
+    if snapshot.unit_clusters is not None:
+        clusters = np.asarray(snapshot.unit_clusters)
         panels.append(Panel("som-clusters", f"{clusters.max() + 1} clusters of the map{at}", category_map(
             layout, clusters, f"{clusters.max() + 1} clusters of the map{at}"),
             "The units' weights clustered; every row takes the cluster of its best unit."))
-    if "label_counts" in snapshot:
-        majority, details, text = _label_details(np.asarray(snapshot["label_counts"]), names)
+    if snapshot.label_counts is not None:
+        majority, details, text = _label_details(np.asarray(snapshot.label_counts), names)
         panels.append(Panel("labels-on-map", f"Majority label per unit{at}", category_map(
             layout, majority, f"Majority label per unit{at}", names=names, hover=unit_hover(layout, details),
             text=text if layout.n_units <= MAX_TEXT_UNITS and max(map(len, text)) <= 3 else None, prefix="class"),
             "The most frequent true label among each unit's samples (labels are never used for training)."))
-    if "marker_units" in snapshot:
-        labels = snapshot.get("marker_labels")
+    if snapshot.marker_units is not None:
+        labels = snapshot.marker_labels
         panels.append(Panel("samples-on-map", f"Samples on the map{at}", samples_on_map(
-            layout, snapshot["marker_units"], labels, f"Samples on the map{at}", label_names=names),
+            layout, snapshot.marker_units, labels, f"Samples on the map{at}", label_names=names),
             "Every sample drawn on its best-matching unit" + (", coloured by its label." if labels is not None
                                                               else ".")))
-    weights = np.asarray(snapshot["weights"], dtype=np.float64)
-    original = weights * np.asarray(snapshot["feature_scale"]) + np.asarray(snapshot["feature_mean"])
-    if "image_shape" in snapshot:
-        shape = tuple(int(v) for v in snapshot["image_shape"])
+    weights = np.asarray(snapshot.weights, dtype=np.float64)
+    original = weights * np.asarray(snapshot.feature_scale) + np.asarray(snapshot.feature_mean)
+    if snapshot.image_shape is not None:
+        shape = tuple(int(v) for v in snapshot.image_shape)
         panels.append(Panel("prototypes", f"Prototypes{at}", prototype_images(
             layout, original.reshape((-1, *shape)), f"Prototypes{at}: every unit's weights as an image"),
             "Each unit's weight vector drawn as an image, in its place on the map."))
     else:
-        feature_names = [str(n) for n in snapshot.get("feature_names", [])] or \
-            [f"x{i}" for i in range(original.shape[1])]
+        stored_names = snapshot.feature_names if snapshot.feature_names is not None else []
+        feature_names = [str(n) for n in stored_names] or [f"x{i}" for i in range(original.shape[1])]
         panels.append(Panel("component-planes", f"Component planes{at}", component_planes(
             layout, original, feature_names, f"Component planes{at}"),
             "One small map per feature: the units' weight for it, in the data's units (each plane on its own "
@@ -133,5 +134,5 @@ def som_panels(view: RunView) -> list[Panel]:
         _schedule_panel(view),
     ]
     if view.snapshot is not None:
-        panels += map_panels(view.snapshot, view.snapshot_step)
+        panels += map_panels(SOMSnapshot.from_arrays(view.snapshot), view.snapshot_step)
     return panels

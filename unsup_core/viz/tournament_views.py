@@ -7,6 +7,7 @@ import json
 import numpy as np
 import plotly.graph_objects as go
 
+from unsup_core.snapshots import TournamentSnapshot
 from unsup_core.viz.panels import Panel, RunView, register_views
 from unsup_core.viz.style import base_layout
 
@@ -56,18 +57,20 @@ def leaderboard_rows(summary: dict, top: int = 10) -> list[dict]:
     return rows
 
 
-def tournament_summary(snapshot: dict) -> dict | None:
-    return json.loads(str(snapshot["tournament_json"])) if "tournament_json" in snapshot else None
+def tournament_summary(snapshot: TournamentSnapshot) -> dict | None:
+    return json.loads(str(snapshot.tournament_json)) if snapshot.tournament_json is not None else None
 
 
 @register_views("tournament")
 def tournament_panels(view: RunView) -> list[Panel]:
-    snapshot = view.snapshot
-    if snapshot is None or "moves_k" not in snapshot or not len(snapshot["moves_k"]):
+    if view.snapshot is None:
+        return []
+    snapshot = TournamentSnapshot.from_arrays(view.snapshot)
+    if snapshot.moves_k is None or not len(snapshot.moves_k):
         return []
     summary = tournament_summary(snapshot)
     recommendation = summary["recommendation"]
-    labels_by_k = dict(zip(snapshot["moves_k"].tolist(), snapshot["moves_labels"]))
+    labels_by_k = dict(zip(snapshot.moves_k.tolist(), snapshot.moves_labels))
     title = "How memberships move as k grows"
     figure = membership_sankey(labels_by_k, title, highlight_k=recommendation["k"])
     return [Panel("memberships", title, figure, f"Recommended: {recommendation['reason']}")]
