@@ -48,7 +48,7 @@ def test_autoencoder_finds_planted_digits_and_the_threshold_regrades_them(page: 
     expect(metric_value(page, "Recall")).to_have_text("0.00")
 
     # The download has every row with its score and the flag at the chosen threshold.
-    with page.expect_download() as download:
+    with page.expect_download(timeout=60_000) as download:  # the CSV of 1,797 rows is built on click
         page.get_by_role("button", name="Download rows with scores (CSV)").click()
     path = tmp_path / "scores.csv"
     download.value.save_as(path)
