@@ -17,7 +17,8 @@ import streamlit as st
 from pages import services
 from unsup_core import access, identity
 from unsup_core.access import LoginThrottle, Principal
-from unsup_core.runs.store import RunRecord, UploadRecord
+from unsup_core.runs.ownership import UploadRecord
+from unsup_core.runs.store import RunRecord
 from unsup_core.settings import LoginLimits, SharingSettings
 
 USER_COOKIE = "unsup_lab_user"

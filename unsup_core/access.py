@@ -15,7 +15,7 @@ from typing import Callable, Literal
 
 from unsup_core.errors import UserError
 from unsup_core.identity import OPERATOR
-from unsup_core.runs.store import UploadRecord
+from unsup_core.runs.ownership import UploadRecord
 from unsup_core.settings import SharingSettings
 
 Action = Literal["see", "change", "share"]
