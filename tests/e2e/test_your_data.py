@@ -56,6 +56,8 @@ def test_upload_prepare_choose_k_cluster_and_download(page: Page, app_server: st
 
     with page.expect_download(timeout=30_000) as download:
         page.get_by_role("button", name="Download the labelled rows").click()
+    # One name per clustering (file, algorithm, run id): two clusterings of a file never overwrite each other.
+    assert re.fullmatch(r"kunden-\w+-\d{8}-\d{6}-[0-9a-f]{6}-clusters\.csv", download.value.suggested_filename)
     saved = tmp_path / "downloaded.csv"
     download.value.save_as(saved)
     labelled = pd.read_csv(saved)
