@@ -142,14 +142,13 @@ def prepare_section(loaded: LoadedFile, path: str, key_prefix: str = "data.prep"
              "(ARI/NMI), never to fit them.")
     if loaded.images is not None:
         sizes = FILE_OPTION_LIMITS["image_size"]["choices"]
-        size_column, colour_column = right.columns(2)
-        options["image_size"] = size_column.selectbox(
+        options["image_size"] = right.selectbox(
             "Image size", sizes, index=sizes.index(_default(defaults, "image_size", 0)), key=f"{prefix}.image_size",
             format_func=lambda size: f"{size} x {size}" if size else "automatic", help="Every image is centre-cropped "
             "to a square and resized to this many pixels a side; automatic takes the median side (8 to 48).")
-        options["colour"] = colour_column.selectbox("Colour", COLOUR_CHOICES, key=f"{prefix}.colour",
-                                                    index=COLOUR_CHOICES.index(_default(defaults, "colour", "auto")),
-                                                    help="auto keeps colour when any image has it.")
+        options["colour"] = left.selectbox("Colour", COLOUR_CHOICES, key=f"{prefix}.colour",
+                                           index=COLOUR_CHOICES.index(_default(defaults, "colour", "auto")),
+                                           help="auto keeps colour when any image has it.")
         return options
     usable = [c.name for c in report.columns if c.kind in ("numeric", "categorical")]
     features = right.multiselect(
