@@ -69,11 +69,9 @@ def test_train_a_vae_on_an_uploaded_zip_and_a_som_on_an_uploaded_table(page: Pag
     page.wait_for_function(f"() => ({CHART_BY_TITLE})('U-matrix') !== null", timeout=30_000)
     expect(page.get_by_text(re.compile(r"som on flowers\.csv, created"))).to_be_visible()
 
-    page.reload()
-    wait_until_rendered(page)
+    page.reload()  # the live map reruns while it trains: look for the run, not for an idle script
     expect(page.get_by_text(re.compile(r"som on flowers\.csv, created"))).to_be_visible(timeout=20_000)
     page.wait_for_function(f"() => ({CHART_BY_TITLE})('Majority label per unit') !== null", timeout=30_000)
     page.goto(vae_url)
-    wait_until_rendered(page)
     expect(page.get_by_role("heading", name="vae on shapes.zip")).to_be_visible(timeout=20_000)
     page.wait_for_function(f"() => ({GRID_IMAGE})() !== null", timeout=30_000)
