@@ -106,3 +106,18 @@ def test_a_som_on_an_uploaded_table_starts_from_the_som_page(quiet, store):
     assert runs[0].spec.dataset_options["label"] == "species"
     assert runs[0].spec.dataset_options["features"] == ["sepal_length", "sepal_width", "petal_length"]
     assert at.query_params["run"] == runs[0].id
+
+
+def test_clustering_on_your_data_remembers_the_preparation_that_train_then_starts_from(quiet, store):
+    at = _page("pages/your_data.py")
+    at.get("file_uploader")[0].set_value(("flowers.csv", labelled_table(), "text/csv"))
+    at.run()
+    _selectbox(at, "Scaling").select("robust").run()
+    next(button for button in at.button if button.label == "Cluster").click().run()
+    assert not at.exception and not at.error
+    upload = store.list_uploads()[0]
+    remembered = store.remembered_preparation(upload.id, "u-alice")
+    assert remembered["scaling"] == "robust" and remembered["label"] == "species" and "path" not in remembered
+    train = _page("pages/train.py")
+    _selectbox(train, "Dataset").select(f"upload:{upload.id}").run()
+    assert _selectbox(train, "Scaling").value == "robust"
