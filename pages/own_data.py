@@ -19,7 +19,7 @@ from unsup_core.viz.datasets import dataset_preview
 UPLOAD_PREFIX = "upload:"
 NO_LABEL_NOTE = ("These images have no label, so generative runs show their samples, reconstructions and losses "
                  "but no sample-quality scores (those need a classifier trained on labels): zip the images in one "
-                 "folder per class and pick *folder* as the label to get them.")
+                 "folder per class (then *folder* is the label) to get them.")
 
 
 def visible_uploads() -> dict[str, UploadRecord]:

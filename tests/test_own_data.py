@@ -9,9 +9,12 @@ from tests.test_every_algorithm import SMALL_CONFIGS, build, finite_step
 from unsup_core.access import AccessDenied, Principal, check_spec_data
 from unsup_core.algorithms import list_algorithms
 from unsup_core.datasets import DatasetError, get_entry, load_dataset
+from unsup_core.datasets.file_dataset import open_file
+from unsup_core.datasets.prepare import suggested_label
 from unsup_core.datasets.uploads import add_upload
 from unsup_core.form_links import decode
 from unsup_core.runs.spec import make_spec
+from unsup_core.sample_quality import has_scorer
 from unsup_core.settings import SharingSettings
 
 
@@ -40,6 +43,13 @@ def test_generative_image_models_train_on_an_uploaded_zip(uploaded, name, image_
     for _ in range(2):
         finite_step(algorithm)
     assert algorithm.snapshot()
+
+
+def test_the_folders_of_an_image_zip_are_its_suggested_label(uploaded):
+    path = uploaded(shapes_zip(), "shapes.zip")
+    assert suggested_label(open_file({"path": path})) == "folder"
+    data = load_dataset("file", path=path, label="folder", image_size=16)
+    assert data.label_names == ["circle", "square"] and has_scorer(data)  # so its samples can be scored
 
 
 def test_pixelcnn_refuses_colour_images_naming_the_fix(uploaded):

@@ -62,6 +62,8 @@ def test_an_image_zip_offers_image_algorithms_and_a_vae_run_records_size_and_col
     assert _offered(at) == {cls.name for cls in list_algorithms() if "images" in cls.accepts}
     assert {"vae", "dcgan", "wgan_gp", "pixelcnn"} <= _offered(at)
     assert _selectbox(at, "Image size").options == ["automatic", "16 x 16", "28 x 28", "32 x 32", "64 x 64"]
+    assert _selectbox(at, "Label column (optional)").value == "folder"  # sub-folders are classes
+    _selectbox(at, "Label column (optional)").select("").run()
     assert any("no label" in info.value for info in at.info)  # what the generative views show without labels
     _selectbox(at, "Image size").select(16).run()
     _selectbox(at, "Colour").select("grey").run()
