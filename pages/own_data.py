@@ -35,7 +35,8 @@ def visible_uploads() -> dict[str, UploadRecord]:
 
 def upload_label(upload: UploadRecord) -> str:
     kind = "image zip" if upload.name.lower().endswith(".zip") else "table"
-    return f"{upload.name}  (your file: {kind}, {upload.size / 1024:,.0f} KB)"
+    whose = "your" if access.current_user() in upload.owners or not access.settings().shared else "shared"
+    return f"{upload.name}  ({whose} file: {kind}, {upload.size / 1024:,.0f} KB)"
 
 
 def file_dataset(upload: UploadRecord, key_prefix: str) -> tuple[dict, str] | None:

@@ -72,7 +72,8 @@ if not som_runs:
     st.info("No maps yet: train one above.")
     st.stop()
 ids = [run.id for run in som_runs]
-labels = {run.id: f"{run.id}  {dataset_label(run.dataset, run.spec.dataset_options)}, {run.spec.config['rows']}x{run.spec.config['cols']} "
+labels = {run.id: f"{run.id}  {dataset_label(run.dataset, run.spec.dataset_options)}, "
+                  f"{run.spec.config['rows']}x{run.spec.config['cols']} "
                   f"{run.spec.config['topology']}, {run.spec.config['backend']}" for run in som_runs}
 # No status in these labels: they are drawn once per page run and would go stale while a map trains;
 # the live view below shows the chosen map's status.

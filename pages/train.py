@@ -1,8 +1,9 @@
 """Train: pick a dataset (a built-in or one of your files) and an algorithm that fits it, set its parameters,
 start a run.
 
-For a built-in dataset the whole form is in the page's address (``unsup_core.form_links``): a link opens exactly that setup,
-hiding or fixing the controls it names, and the address follows the form (see pages/train_links.py). A user's file never goes in a link.
+For a built-in dataset the whole form is in the page's address (``unsup_core.form_links``): a link opens
+exactly that setup, hiding or fixing the controls it names, and the address follows the form (see
+pages/train_links.py). A user's file never goes in a link.
 """
 
 import streamlit as st

@@ -10,6 +10,7 @@ from tests.own_files import labelled_table, shapes_zip
 from unsup_core.algorithms import list_algorithms
 from unsup_core.algorithms.catalogue import menu_label
 from unsup_core.datasets.uploads import add_upload
+from unsup_core.runs.spec import make_spec
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -48,10 +49,17 @@ def test_in_shared_mode_uploads_are_listed_on_train_for_their_owner_only(quiet, 
     alice = _page("pages/train.py")
     assert not alice.exception
     choices = _selectbox(alice, "Dataset").options
-    assert choices[0].startswith("digits") and any(choice.startswith("flowers.csv  (your file: table") for choice in choices)
+    assert choices[0].startswith("digits")
+    assert any(choice.startswith("flowers.csv  (your file: table") for choice in choices)
     bob = _page("pages/train.py", "u-bob")
     assert not any("flowers.csv" in choice for choice in _selectbox(bob, "Dataset").options)
     assert upload.owners == {"u-alice"}
+    # Once the teacher shares a run on it, the file is the class's too (to see and run on, not to change).
+    run_id = store.create_run(make_spec("som", "file", {"rows": 4, "cols": 4},
+                                        dataset_options={"path": str(store.upload_path(upload))}), owner="u-alice")
+    store.set_shared(run_id, True)
+    bob = _page("pages/train.py", "u-bob")
+    assert any(choice.startswith("flowers.csv  (shared file: table") for choice in _selectbox(bob, "Dataset").options)
 
 
 def test_an_image_zip_offers_image_algorithms_and_a_vae_run_records_size_and_colour(quiet, store):
