@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import access, services
+from pages.data_input import remember_preparation
 from pages.forms import field_widget
 from pages.live import render_live_run
 from unsup_core.algorithms import get_algorithm, list_algorithms
@@ -114,6 +115,7 @@ def cluster_section(options: dict, data: Dataset, runs: list[RunRecord]) -> RunR
     if st.button("Cluster", type="primary", key="data.cluster", disabled=too_many):
         started = submit_run(name, config, options)
         if started is not None:
+            remember_preparation(options)
             st.session_state[CLUSTER_RUN_KEY] = started.id
             st.query_params["cluster"] = started.id
             runs = [started, *runs]

@@ -11,8 +11,7 @@ import streamlit as st
 
 from pages import access, services
 from unsup_core.datasets import Dataset, coerce_options, get_entry
-from unsup_core.datasets.file_dataset import FILE_OPTIONS, prepare_file
-from unsup_core.datasets.file_dataset import COLOUR_CHOICES
+from unsup_core.datasets.file_dataset import COLOUR_CHOICES, FILE_OPTION_LIMITS, FILE_OPTIONS, prepare_file
 from unsup_core.datasets.prepare import (MISSING_CHOICES, SCALING_CHOICES, default_features, skewed_columns,
                                          suggested_label)
 from unsup_core.datasets.report import LoadedFile, describe_delimiter
@@ -109,10 +108,28 @@ def _default(defaults: dict, name: str, fallback):
     return defaults.get(name, fallback) if defaults else fallback
 
 
-def prepare_section(loaded: LoadedFile, path: str) -> dict:
-    """Widgets for the preparation; returns the file dataset's options."""
-    defaults = st.session_state.get(DEFAULTS_KEY, {}).get(path, {})
-    prefix = f"data.prep.{Path(path).parent.name}"
+def remembered_preparation(path: str) -> dict:
+    """The preparation this user last clustered the stored file with on Your data ({}: none yet)."""
+    store = services.store()
+    upload = store.upload_for_path(path)
+    remembered = upload and store.remembered_preparation(upload.id, access.current_user())
+    return remembered or {}
+
+
+def remember_preparation(options: dict) -> None:
+    """Keep ``options`` as this user's preparation of its file, the default wherever they pick it again."""
+    store = services.store()
+    if (upload := store.upload_for_path(options.get("path", ""))) is not None:
+        store.remember_preparation(upload.id, access.current_user(), options)
+
+
+def prepare_section(loaded: LoadedFile, path: str, key_prefix: str = "data.prep") -> dict:
+    """Widgets for the preparation; returns the file dataset's options.
+
+    Defaults: a reopened run's preparation, else the one this user last clustered the file with.
+    """
+    defaults = st.session_state.get(DEFAULTS_KEY, {}).get(path) or remembered_preparation(path)
+    prefix = f"{key_prefix}.{Path(path).parent.name}"
     report = loaded.report
     label_choices = [""] + [c.name for c in report.columns if c.kind != "text" and c.distinct <= 50]
     label = _default(defaults, "label", suggested_label(loaded))
@@ -124,8 +141,14 @@ def prepare_section(loaded: LoadedFile, path: str) -> dict:
         help="Known groups, e.g. a species or a segment. Used only to colour the map and to score the clusters "
              "(ARI/NMI), never to fit them.")
     if loaded.images is not None:
-        options["colour"] = right.selectbox("Colour", COLOUR_CHOICES, key=f"{prefix}.colour",
-                                            index=COLOUR_CHOICES.index(_default(defaults, "colour", "auto")))
+        sizes = FILE_OPTION_LIMITS["image_size"]["choices"]
+        options["image_size"] = right.selectbox(
+            "Image size", sizes, index=sizes.index(_default(defaults, "image_size", 0)), key=f"{prefix}.image_size",
+            format_func=lambda size: f"{size} x {size}" if size else "automatic", help="Every image is centre-cropped "
+            "to a square and resized to this many pixels a side; automatic takes the median side (8 to 48).")
+        options["colour"] = left.selectbox("Colour", COLOUR_CHOICES, key=f"{prefix}.colour",
+                                           index=COLOUR_CHOICES.index(_default(defaults, "colour", "auto")),
+                                           help="auto keeps colour when any image has it.")
         return options
     usable = [c.name for c in report.columns if c.kind in ("numeric", "categorical")]
     features = right.multiselect(

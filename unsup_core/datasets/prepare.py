@@ -183,7 +183,10 @@ def default_features(loaded: LoadedFile, label: str = "") -> list[str]:
 
 
 def suggested_label(loaded: LoadedFile) -> str:
-    """A categorical column whose name says it is a class (label, class, species...), or ''."""
+    """A categorical column whose name says it is a class (label, class, species...), the sub-folders of
+    an image zip, or ''."""
+    if loaded.images is not None and any(info.name == "folder" for info in loaded.report.columns):
+        return "folder"
     for info in loaded.report.columns:
         if info.name.strip().lower() in LABEL_NAME_HINTS and info.distinct <= MAX_CATEGORIES:
             return info.name

@@ -27,6 +27,15 @@ CREATE TABLE IF NOT EXISTS uploads (
     saved_at REAL NOT NULL,
     PRIMARY KEY (id, owner)
 ) WITHOUT ROWID;
+-- The preparation (feature columns, scaling...) an owner last chose for a stored file, as the file
+-- dataset's options without the path: the default wherever that owner picks the file again.
+CREATE TABLE IF NOT EXISTS upload_preparations (
+    id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    options TEXT NOT NULL,
+    saved_at REAL NOT NULL,
+    PRIMARY KEY (id, owner)
+) WITHOUT ROWID;
 -- One-time teacher links made at the server's shell; only a hash of each token is kept.
 CREATE TABLE IF NOT EXISTS teacher_links (
     token_hash TEXT PRIMARY KEY,
@@ -128,6 +137,18 @@ class OwnershipRecords:
             ids = [row[0] for row in self._execute("SELECT id FROM uploads WHERE owner=?", (visible_to,))]
         uploads = [upload for upload in map(self.get_upload, ids) if upload is not None]
         return sorted(uploads, key=lambda upload: upload.saved_at, reverse=True)
+
+    def remember_preparation(self, upload_id: str, owner: str, options: dict) -> None:
+        """Keep ``options`` (the file dataset's, the path left out) as ``owner``'s preparation of the upload."""
+        kept = {name: value for name, value in options.items() if name != "path"}
+        self._execute("INSERT OR REPLACE INTO upload_preparations (id, owner, options, saved_at) VALUES (?,?,?,?)",
+                      (upload_id, owner, json.dumps(kept, sort_keys=True), time.time()))
+
+    def remembered_preparation(self, upload_id: str, owner: str) -> dict | None:
+        """What :meth:`remember_preparation` kept for this owner and upload (None: nothing yet)."""
+        row = self._execute("SELECT options FROM upload_preparations WHERE id=? AND owner=?",
+                            (upload_id, owner)).fetchone()
+        return None if row is None else json.loads(row[0])
 
     def _used_by_shared_run(self, path: Path) -> bool:
         rows = self._execute("SELECT spec FROM runs WHERE shared=1 AND dataset='file'").fetchall()
