@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import wait_until_rendered
 from unsup_core.algorithms import get_algorithm
@@ -58,3 +59,20 @@ def fill(page: Page, label: str, value: int | float) -> None:
 def wait_for_later_step(page: Page, title: str, than: int) -> int:
     page.wait_for_function(f"(n) => ({LAST_STEP})({title!r}) > n", arg=than, timeout=30_000)
     return page.evaluate(LAST_STEP, title)
+
+
+def scrub_timeline_to_start(page: Page, arrived: str) -> None:
+    """Move the run's timeline to its first snapshot until the JS condition ``arrived`` holds.
+
+    While the run trains each new snapshot adds an option, which redraws the slider; a key press that
+    lands during a redraw is lost, so press again as a user would.
+    """
+    for _ in range(5):
+        slider = page.get_by_role("slider", name="Snapshot at step")
+        slider.focus()
+        page.keyboard.press("Home")
+        try:
+            page.wait_for_function(arrived, timeout=4_000)
+            return
+        except PlaywrightTimeout:
+            continue

@@ -4,10 +4,10 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import wait_until_rendered
-from tests.e2e.helpers import CHART_BY_TITLE, IMAGE, choose_algorithm, fill, wait_for_later_step
+from tests.e2e.helpers import (CHART_BY_TITLE, IMAGE, choose_algorithm, fill, scrub_timeline_to_start,
+                               wait_for_later_step)
 
 pytestmark = pytest.mark.e2e
 
@@ -44,17 +44,7 @@ def test_a_dcgan_run_shows_its_samples_changing_and_scrubs_back_in_time(page: Pa
     latest_grid = page.evaluate(GRID_IMAGE)
 
     # ... and scrubbing to the start shows the first snapshot's grid, then stays there.
-    # While the run trains each new snapshot adds an option, which redraws the slider; a key press
-    # that lands during a redraw is lost, so press again as a user would.
-    for _ in range(5):
-        slider = page.get_by_role("slider")
-        slider.focus()
-        page.keyboard.press("Home")
-        try:
-            page.wait_for_function(f"() => ({SHOWN_STEP})() === 1", timeout=4_000)
-            break
-        except PlaywrightTimeout:
-            continue
+    scrub_timeline_to_start(page, f"() => ({SHOWN_STEP})() === 1")
     assert page.evaluate(SHOWN_STEP) == 1
     assert page.evaluate(GRID_IMAGE) != latest_grid  # step 1's samples are not the latest ones
     page.wait_for_timeout(3000)  # refreshes of the live view must not jump back to the latest

@@ -8,10 +8,9 @@ from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import wait_until_rendered
-from tests.e2e.helpers import CHART_BY_TITLE, wait_for_later_step
+from tests.e2e.helpers import CHART_BY_TITLE, scrub_timeline_to_start, wait_for_later_step
 from unsup_core.form_links import encode
 from unsup_core.lessons import get_lesson
 
@@ -72,15 +71,7 @@ def test_a_lesson_link_then_pause_step_change_the_learning_rate_play_and_scrub(p
     page.wait_for_function(f"(n) => {{ const s = ({VIEW_STEPS})(); return s.length > 1 && s[0] > n "
                            "&& s.every(x => x === s[0]); }", arg=held + 10, timeout=60_000)
     # ... and moving it to the start moves every view there together.
-    for _ in range(5):  # a key press that lands while a new snapshot redraws the slider is lost
-        slider = page.get_by_role("slider", name="Snapshot at step")
-        slider.focus()
-        page.keyboard.press("Home")
-        try:
-            page.wait_for_function(f"() => ({VIEW_STEPS})().every(x => x === 1)", timeout=4_000)
-            break
-        except PlaywrightTimeout:
-            continue
+    scrub_timeline_to_start(page, f"() => ({VIEW_STEPS})().every(x => x === 1)")
     steps = page.evaluate(VIEW_STEPS)
     assert len(steps) > 1 and set(steps) == {1}
 
