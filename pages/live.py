@@ -65,39 +65,58 @@ def _toggle_play(run_id: str, steps: list[int]) -> None:
     key = _timeline_key(run_id)
     playing = not _playing(run_id)
     st.session_state[f"{key}.playing"] = playing
-    if playing and st.session_state.get(key) == steps[-1]:
-        st.session_state[key] = steps[0]  # play from the start when already at the end
+    if playing and st.session_state.get(f"{key}.shown") == steps[-1]:
+        st.session_state[f"{key}.shown"] = steps[0]  # play from the start when already at the end
+        st.session_state[f"{key}.widget"] = None  # the slider still says the end: that is no move of the user's
     st.session_state[f"{key}.hold"] = playing  # the click's own rerun shows where play starts
 
 
-def _timeline_step(run: RunRecord, steps: list[int]) -> int:
-    """The snapshot every view shows: the newest (followed live) unless the user moved the slider back.
+def _moved_by_user(key: str) -> int | None:
+    """Where the user moved the slider drawn on the previous refresh, or None if they did not.
 
-    Following is decided by comparing with the newest step seen on the previous refresh, not by a
-    change callback, so a slider redrawn with a new option never loses its place or its following.
+    That slider's key names the step it was drawn at, so a value the browser sends for it can only
+    differ from that step by a move of the user's: a rerun that another widget starts (Continue,
+    Cancel) may carry the slider's value from before the last refresh, and with one key for every
+    refresh that stale value would read as a move back and stop the following.
     """
+    widget = st.session_state.get(f"{key}.widget")
+    if widget is None or widget not in st.session_state:
+        return None
+    value = st.session_state[widget]
+    return None if value == st.session_state.get(f"{key}.shown") else value
+
+
+def _timeline_step(run: RunRecord, steps: list[int]) -> int:
+    """The snapshot every view shows: the newest (followed live) unless the user moved the slider back;
+    moving it to the end follows again."""
     key = _timeline_key(run.id)
-    seen_key = f"{key}.latest_seen"
-    chosen = st.session_state.get(key)
-    if _playing(run.id) and chosen in steps and not st.session_state.pop(f"{key}.hold", False):
-        position = steps.index(chosen) + 1
-        if position >= len(steps) - 1:
-            st.session_state[f"{key}.playing"] = False
-        chosen = steps[min(position, len(steps) - 1)]
-    elif chosen not in steps or chosen == st.session_state.get(seen_key):
-        chosen = steps[-1]
-    st.session_state[key] = chosen
-    st.session_state[seen_key] = steps[-1]
+    shown = st.session_state.get(f"{key}.shown")
+    following = st.session_state.get(f"{key}.following", True)
+    if (moved := _moved_by_user(key)) is not None:
+        shown, following = moved, moved == steps[-1]
+        st.session_state[f"{key}.playing"] = False
+    if _playing(run.id) and shown in steps:
+        if not st.session_state.pop(f"{key}.hold", False):  # the Play click's own rerun shows the start
+            position = steps.index(shown) + 1
+            if position >= len(steps) - 1:
+                st.session_state[f"{key}.playing"] = False
+            shown = steps[min(position, len(steps) - 1)]
+        following = shown == steps[-1]
+    elif following or shown not in steps:
+        shown = steps[-1]
+    st.session_state[f"{key}.shown"] = shown
+    st.session_state[f"{key}.following"] = following
     if len(steps) < 2:
-        return chosen
+        return shown
+    widget = f"{key}.at.{shown}"
+    st.session_state[f"{key}.widget"] = widget
     slider, play = st.columns([6, 1], vertical_alignment="bottom")
-    chosen = slider.select_slider("Snapshot at step", options=steps, key=key,
-                                  help="Every view below shows the model at this step; the dotted line marks it "
-                                       "on the curves. Move it back to look at the past; move it to the end to "
-                                       "follow training again.")
+    slider.select_slider("Snapshot at step", options=steps, value=shown, key=widget,
+                         help="Every view below shows the model at this step; the dotted line marks it on the "
+                              "curves. Move it back to look at the past; move it to the end to follow training again.")
     play.button("Pause" if _playing(run.id) else "Play", key=f"{key}.play", on_click=_toggle_play,
                 args=(run.id, steps), icon=":material/pause:" if _playing(run.id) else ":material/play_arrow:")
-    return chosen
+    return shown
 
 
 def _progress(run: RunRecord) -> None:

@@ -47,6 +47,10 @@ def run_page(lab_home, monkeypatch):
     return open_run
 
 
+def _timeline(at):
+    return next(slider for slider in at.select_slider if slider.label == "Snapshot at step")
+
+
 def _step_markers(at) -> set[float]:
     """Where the dotted 'shown step' line sits on each curve over steps."""
     specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
@@ -60,7 +64,7 @@ def test_one_timeline_drives_every_view_and_marks_the_curves(run_page, store):
     assert len(steps) >= 6
     at = run_page(run_id)
     assert not at.exception
-    slider = at.select_slider(key=f"timeline.{run_id}")
+    slider = _timeline(at)
     assert slider.value == steps[-1]
     assert f"Samples from fixed noise at step {steps[-1]}" in chart_titles(at)
     assert _step_markers(at) == {steps[-1]}
@@ -70,7 +74,7 @@ def test_one_timeline_drives_every_view_and_marks_the_curves(run_page, store):
     assert not any(f"at step {steps[-1]}" in title for title in titles)  # every snapshot view moved together
     assert _step_markers(at) == {steps[0]}
     at.run()
-    assert at.select_slider(key=f"timeline.{run_id}").value == steps[0]  # a refresh does not jump back
+    assert _timeline(at).value == steps[0]  # a refresh does not jump back
 
 
 def test_play_steps_through_the_snapshots(run_page, store):
@@ -78,11 +82,11 @@ def test_play_steps_through_the_snapshots(run_page, store):
     steps = store.snapshot_steps(run_id)
     at = run_page(run_id)
     next(button for button in at.button if button.label == "Play").click().run()
-    assert at.select_slider(key=f"timeline.{run_id}").value == steps[0]  # from the start, being at the end
+    assert _timeline(at).value == steps[0]  # from the start, being at the end
     seen = [steps[0]]
     for _ in range(len(steps)):
         at.run()  # what the play timer does
-        seen.append(at.select_slider(key=f"timeline.{run_id}").value)
+        seen.append(_timeline(at).value)
     assert seen[:len(steps)] == steps and seen[-1] == steps[-1]
     assert any(button.label == "Play" for button in at.button)  # it stopped at the end
 
