@@ -69,8 +69,8 @@ def upload_section() -> str | None:
         kept = f" {Path(current).name} is still loaded." if current else ""
         st.error(f"Could not use {name}: {message}.{kept}")
     store = services.store()
-    earlier = {str(store.upload_path(upload)): upload for upload in store.list_uploads(visible_to=access.visible_owner())
-               if str(store.upload_path(upload)) != current}
+    mine = store.list_uploads(visible_to=access.visible_owner())
+    earlier = {str(store.upload_path(upload)): upload for upload in mine if str(store.upload_path(upload)) != current}
     if earlier:
         st.selectbox("...or reopen a file uploaded before", [None, *earlier],
                      format_func=lambda p: "choose a file" if p is None else

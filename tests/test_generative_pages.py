@@ -15,7 +15,8 @@ from unsup_core.runs.worker import StopFlags, StoreRecorder
 from unsup_core.settings import QueueLimits
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-EVERY_STEP = LoopSettings(snapshot_min_interval=0.0, snapshot_budget=float("inf"))  # a snapshot after each step, however long it takes
+# A snapshot after each step, however long it takes.
+EVERY_STEP = LoopSettings(snapshot_min_interval=0.0, snapshot_budget=float("inf"))
 
 
 def finished_run(store, algorithm, dataset, steps, config):

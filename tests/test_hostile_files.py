@@ -38,18 +38,23 @@ def npy_bytes(shape, dtype="<f8", data=b"\0" * 16) -> bytes:
     return buffer.getvalue() + data
 
 
+def refused_with_peak(path):
+    """The DatasetError reading ``path`` raises, and the peak memory Python allocated meanwhile (bytes)."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError) as error:
+            read_file(path)
+        return error, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 # -- NumPy ---------------------------------------------------------------------------------------
 def test_npy_header_claiming_a_huge_shape_is_refused_without_allocating(tmp_path, never):
     path = tmp_path / "huge.npy"
     path.write_bytes(npy_bytes((2**40,)))
     never(np, "load")
-    tracemalloc.start()
-    try:
-        with pytest.raises(DatasetError) as error:
-            read_file(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    error, peak = refused_with_peak(path)
     assert "declares 8,796,093,022,208 bytes" in one_sentence(error) and "holds 16" in str(error.value)
     assert peak < 5 * 1024**2
 
@@ -90,13 +95,7 @@ def test_compressed_npz_over_the_memory_limit_is_refused_before_decompressing(tm
     np.savez_compressed(path, X=np.zeros((512, 1024)))  # 4 MB of zeros in a few kB
     monkeypatch.setenv("UNSUP_LAB_MAX_ARRAY_MB", "2")
     never(np, "load")
-    tracemalloc.start()
-    try:
-        with pytest.raises(DatasetError) as error:
-            read_file(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    error, peak = refused_with_peak(path)
     assert "declares 4.0 MB of arrays, over the limit of 2 MB of arrays ($UNSUP_LAB_MAX_ARRAY_MB)" \
         in one_sentence(error)
     assert peak < 1024**2
