@@ -18,6 +18,7 @@ from torch import nn
 from unsup_core.algorithms import register
 from unsup_core.algorithms.base import Adjustable
 from unsup_core.algorithms.estimator_run import scaling_param
+from unsup_core.algorithms.optimizers import adam
 from unsup_core.algorithms.outliers import OutlierDetector
 from unsup_core.algorithms.torch_data import BatchSampler
 from unsup_core.config import param
@@ -95,7 +96,7 @@ show why each was flagged. The code is capped at one less than the number of fea
         # A code as wide as the data could copy every row, anomalies included.
         self.code_size = min(self.config.bottleneck, max(1, data.n_features - 1))
         self.model = Autoencoder(data.n_features, self.config.hidden_dim, self.code_size).to(device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.learning_rate)
+        self.optimizer = adam(self.model.parameters(), lr=self.config.learning_rate)
         self.steps_done = 0
         self.scored_at = -1
         n = data.n_samples

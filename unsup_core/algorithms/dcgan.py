@@ -15,6 +15,7 @@ from torch import nn
 from unsup_core.algorithms import register
 from unsup_core.algorithms.gan import GAN
 from unsup_core.algorithms.gan_networks import IMAGE_SIZES, conv_discriminator, conv_generator, dcgan_init
+from unsup_core.algorithms.optimizers import adam
 from unsup_core.config import param
 
 
@@ -80,5 +81,5 @@ another; spherical paths stay where the noise norm is typical.
 
     def build_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
         betas = (0.5, 0.999)
-        return (torch.optim.Adam(self.generator.parameters(), lr=self.config.learning_rate, betas=betas),
-                torch.optim.Adam(self.discriminator.parameters(), lr=self.config.learning_rate, betas=betas))
+        return (adam(self.generator.parameters(), lr=self.config.learning_rate, betas=betas),
+                adam(self.discriminator.parameters(), lr=self.config.learning_rate, betas=betas))

@@ -16,6 +16,7 @@ from torch.nn import functional as F
 from unsup_core.algorithms import register
 from unsup_core.algorithms.adversarial import AdversarialAlgorithm
 from unsup_core.algorithms.gan_networks import point_discriminator, point_generator
+from unsup_core.algorithms.optimizers import adam
 from unsup_core.config import param
 
 
@@ -83,8 +84,8 @@ fraction of samples that land on any mode. Try WGAN-GP on the same data to compa
 
     def build_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
         betas = (0.5, 0.999)
-        return (torch.optim.Adam(self.generator.parameters(), lr=self.config.learning_rate, betas=betas),
-                torch.optim.Adam(self.discriminator.parameters(), lr=self.config.learning_rate, betas=betas))
+        return (adam(self.generator.parameters(), lr=self.config.learning_rate, betas=betas),
+                adam(self.discriminator.parameters(), lr=self.config.learning_rate, betas=betas))
 
     def train_step(self) -> dict[str, torch.Tensor]:
         real = self.real_batch()

@@ -19,6 +19,7 @@ from torch.nn import functional as F
 
 from unsup_core.algorithms import register
 from unsup_core.algorithms.base import Adjustable, Algorithm
+from unsup_core.algorithms.optimizers import adam
 from unsup_core.algorithms.scoring import ScoreSchedule, image_quality_metrics
 from unsup_core.algorithms.torch_data import BatchSampler
 from unsup_core.config import param
@@ -166,7 +167,7 @@ masked 3x3 convolutions leave a **blind spot** above-right of it (fixed by the g
         self.batches = BatchSampler(binary[train_rows], self.config.batch_size, device, seed)
         self.heldout = torch.as_tensor(binary[heldout_rows[:MAX_HELDOUT]], device=device).view(-1, *self.image_shape)
         self.network = PixelCNNNetwork(self.config.filters, self.config.n_blocks).to(device)
-        self.optimizer = torch.optim.Adam(self.network.parameters(), lr=self.config.learning_rate)
+        self.optimizer = adam(self.network.parameters(), lr=self.config.learning_rate)
         fixed = torch.Generator().manual_seed(seed + 1)
         # Fixed uniforms play the role of fixed noise: samples change only because the model learned.
         self.fixed_uniforms = torch.rand(N_SAMPLES_SHOWN, *self.image_shape, generator=fixed).to(device)

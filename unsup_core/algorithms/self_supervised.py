@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from unsup_core.algorithms.base import Adjustable, Algorithm
+from unsup_core.algorithms.optimizers import adam
 from unsup_core.algorithms.probe import ProbeSplit, probe_accuracy
 from unsup_core.algorithms.torch_data import BatchSampler
 from unsup_core.datasets import Dataset
@@ -53,7 +54,7 @@ class SelfSupervisedAlgorithm(Algorithm):
         self.modules = self.build(shape[0], max(shape[1:]))
         for module in self.modules:
             module.to(device)
-        self.optimizer = torch.optim.Adam([p for m in self.modules for p in m.parameters()],
+        self.optimizer = adam([p for m in self.modules for p in m.parameters()],
                                           lr=self.config.learning_rate)
         self.steps_done = 0
         self.split = ProbeSplit.make(data.n_samples, 0.3, seed) if data.has_labels else None

@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from unsup_core.algorithms import register
 from unsup_core.algorithms.base import Adjustable, Algorithm
 from unsup_core.algorithms.latent import INTERPOLATIONS, interpolation_paths, traversals
+from unsup_core.algorithms.optimizers import adam
 from unsup_core.algorithms.scoring import ScoreSchedule, image_quality_metrics
 from unsup_core.algorithms.torch_data import BatchSampler
 from unsup_core.algorithms.vae_networks import ConvVAE, MLPVAE
@@ -135,7 +136,7 @@ tend to separate position, scale and shape. Interpolation between the codes of t
             self.model = ConvVAE(data.image_shape, config.hidden_dim, config.latent_dim).to(device)
         else:
             self.model = MLPVAE(data.n_features, config.hidden_dim, config.latent_dim).to(device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
+        self.optimizer = adam(self.model.parameters(), lr=config.learning_rate)
         self.noise = torch.Generator(device=device).manual_seed(seed + 2)  # the reparameterisation's eps
         fixed = torch.Generator().manual_seed(seed + 1)
         # Fixed noise and fixed inputs: successive snapshots differ only because the model learned.

@@ -21,6 +21,7 @@ from unsup_core.algorithms.adversarial import AdversarialAlgorithm
 from unsup_core.algorithms.base import Adjustable
 from unsup_core.algorithms.gan_networks import (IMAGE_SIZES, conv_discriminator, conv_generator,
                                                 point_discriminator, point_generator)
+from unsup_core.algorithms.optimizers import adam
 from unsup_core.config import param
 
 POINT_HIDDEN_LAYERS = 3
@@ -103,8 +104,8 @@ samples improve more slowly per step than DCGAN's (5 critic steps each) but trai
 
     def build_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
         betas = (0.0, 0.9)
-        return (torch.optim.Adam(self.generator.parameters(), lr=self.config.learning_rate, betas=betas),
-                torch.optim.Adam(self.discriminator.parameters(), lr=self.config.learning_rate, betas=betas))
+        return (adam(self.generator.parameters(), lr=self.config.learning_rate, betas=betas),
+                adam(self.discriminator.parameters(), lr=self.config.learning_rate, betas=betas))
 
     def train_step(self) -> dict[str, torch.Tensor]:
         critic = self.discriminator
