@@ -78,24 +78,18 @@ def our_loop(args, device: str, store: RunStore) -> float:
     return (args.steps - 1) / elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--algorithm", default="vae")
-    parser.add_argument("--dataset", default="digits")
-    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
-                        help="config overrides, as for `python -m unsup_core run`")
-    parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--device", default="auto")
-    args = parser.parse_args()
-    args.config = parse_assignments(args.assignments)
+GOAL = 0.95
+
+
+def measure(args) -> dict:
+    """Rounds of (bare, ours) steps/s; prints each round."""
     device = resolve_device(args.device)
     limit_threads()  # as many torch threads as a worker gets
     import torch
 
     settings = f" with {args.config}" if args.config else ""
     print(f"{args.algorithm} on {args.dataset}{settings}; device: {device}, torch threads: {torch.get_num_threads()}, "
-          f"steps per loop: {args.steps}")
+          f"steps per loop: {args.steps}", file=sys.stderr)
     bare, ours = [], []
     with tempfile.TemporaryDirectory() as home:
         os.environ["UNSUP_LAB_HOME"] = home
@@ -105,13 +99,41 @@ def main() -> None:
             bare.append(bare_loop(args, device))
             ours.append(our_loop(args, device, store))
             print(f"round {round_index + 1}: bare {bare[-1]:8.1f} steps/s   ours {ours[-1]:8.1f} steps/s   "
-                  f"ratio {ours[-1] / bare[-1]:.3f}")
-    bare_rate, our_rate = statistics.median(bare), statistics.median(ours)
-    ratio = statistics.median(o / b for o, b in zip(ours, bare))
+                  f"ratio {ours[-1] / bare[-1]:.3f}", file=sys.stderr)
+    return {"bare": statistics.median(bare), "ours": statistics.median(ours),
+            "ratio": statistics.median(o / b for o, b in zip(ours, bare))}
+
+
+def parse(argv: list[str] | None = None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--algorithm", default="vae")
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                        help="config overrides, as for `python -m unsup_core run`")
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    args.config = parse_assignments(args.assignments)
+    return args
+
+
+def rows(quick: bool = False) -> list[dict]:
+    args = parse(["--steps", "300", "--rounds", "1"] if quick else [])
+    result = measure(args)
+    return [{"figure": f"logging overhead: run_loop + store vs train_step() loop, {args.algorithm} on "
+                       f"{args.dataset}, {args.steps:,} steps, steps/s",
+             "ours": result["ours"], "reference": result["bare"], "ratio": result["ratio"],
+             "goal": f">= {GOAL}", "met": result["ratio"] >= GOAL}]
+
+
+def main() -> None:
+    args = parse()
+    result = measure(args)
     batch = get_algorithm(args.algorithm).build_config(args.config).__dict__.get("batch_size")
-    samples = f" ({bare_rate * batch:,.0f} and {our_rate * batch:,.0f} samples/s)" if batch else ""
-    print(f"median: bare {bare_rate:.1f} steps/s, ours {our_rate:.1f} steps/s{samples}, "
-          f"median of the rounds' ratios {ratio:.3f} (target >= 0.95)")
+    samples = (f" ({result['bare'] * batch:,.0f} and {result['ours'] * batch:,.0f} samples/s)" if batch else "")
+    print(f"median: bare {result['bare']:.1f} steps/s, ours {result['ours']:.1f} steps/s{samples}, "
+          f"median of the rounds' ratios {result['ratio']:.3f} (target >= {GOAL})")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ channel), timed by the worker from the end of its first step to its last (the ru
 steps/s). "bare": the same network, optimizer, batch size and thread count trained the way
 pytorch/examples writes it (model, Adam, shuffled tensor batches, loss.backward(), step,
 ``loss.item()`` for the log), timed over the same steps. Rounds alternate between the two and
-the ratio reported is the median of each round's ratio. Target: >= 0.9.
+the ratio reported is the median of each round's ratio. Target: >= 0.9. On a shared machine the
+wall clock says more about the neighbours than about us, so CPU time per step is reported too: the
+worker's CPU for the run minus its CPU for a one-step run, against the bare loop's.
 
 The classifier that scores samples is trained and cached before the rounds, as it is after a
 user's first run on a dataset.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -143,13 +146,22 @@ def bare_dcgan(data, steps: int, config) -> float:
 
 
 # -- ours: a real run ---------------------------------------------------------------------------------
-def real_run(executor: LocalExecutor, algorithm: str, dataset: str, steps: int) -> float:
-    """Submit a run with the dashboard's defaults; its worker's steps/s from step 1's end to the last step."""
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def real_run(executor: LocalExecutor, algorithm: str, dataset: str, steps: int) -> tuple[float, float]:
+    """Submit a run with the dashboard's defaults; (its worker's steps/s from step 1's end to the last
+    step, the worker process's CPU seconds)."""
+    before = children_cpu_seconds()
     handle = executor.submit(make_spec(algorithm, dataset, {}, steps=steps))
     run = handle.wait(timeout=3600)
     if run.status != "done":
         raise RuntimeError(f"run {run.id} ended {run.status}: {run.error}")
-    return run.steps_per_second
+    while executor.active_workers():  # reaped, so its CPU time is counted
+        time.sleep(0.05)
+    return run.steps_per_second, children_cpu_seconds() - before
 
 
 def measure(algorithm: str, steps: int, rounds: int, dataset: str = "digits") -> dict:
@@ -157,23 +169,31 @@ def measure(algorithm: str, steps: int, rounds: int, dataset: str = "digits") ->
     data = load_dataset(dataset)
     config = get_algorithm(algorithm).build_config({})
     X = torch.as_tensor(data.X, dtype=torch.float32)
-    bare, ours = [], []
+    bare, ours, cpu_ratios = [], [], []
     with tempfile.TemporaryDirectory() as home:
         os.environ["UNSUP_LAB_HOME"] = home
         load_or_train_scorer(data, "cpu")
         store = RunStore(home)
         executor = LocalExecutor(store)
         for _ in range(rounds):
+            started = time.process_time()
             if algorithm == "vae":
                 bare.append(bare_vae(X, steps, config))
             else:
                 bare.append(bare_dcgan(data, steps, config))
-            ours.append(real_run(executor, algorithm, dataset, steps))
+            bare_cpu = time.process_time() - started
+            # CPU per step, robust on a shared machine: the worker's CPU for ``steps`` steps minus its
+            # CPU for one step (start-up, imports, set-up), against the bare loop's.
+            _, startup_cpu = real_run(executor, algorithm, dataset, 1)
+            rate, run_cpu = real_run(executor, algorithm, dataset, steps)
+            ours.append(rate)
+            cpu_ratios.append(bare_cpu / max(run_cpu - startup_cpu, 1e-9))
             print(f"  {algorithm}: bare {bare[-1]:7.1f} steps/s   ours {ours[-1]:7.1f} steps/s   "
-                  f"ratio {ours[-1] / bare[-1]:.3f}", file=sys.stderr)
+                  f"ratio {ours[-1] / bare[-1]:.3f}   CPU-time ratio {cpu_ratios[-1]:.3f}", file=sys.stderr)
         executor.shutdown()
     return {"bare": statistics.median(bare), "ours": statistics.median(ours),
-            "ratio": statistics.median(o / b for o, b in zip(ours, bare)), "threads": torch.get_num_threads()}
+            "ratio": statistics.median(o / b for o, b in zip(ours, bare)),
+            "cpu_ratio": statistics.median(cpu_ratios), "threads": torch.get_num_threads()}
 
 
 def rows(quick: bool = False) -> list[dict]:
@@ -184,6 +204,9 @@ def rows(quick: bool = False) -> list[dict]:
         table.append({"figure": f"{algorithm} on digits, real run vs bare loop, {steps:,} steps, steps/s",
                       "ours": result["ours"], "reference": result["bare"], "ratio": result["ratio"],
                       "goal": f">= {GOAL}", "met": result["ratio"] >= GOAL})
+        table.append({"figure": f"{algorithm}: the same, CPU time per step (bare / ours)", "ours": None,
+                      "reference": None, "ratio": result["cpu_ratio"], "goal": f">= {GOAL}",
+                      "met": result["cpu_ratio"] >= GOAL})
     return table
 
 
@@ -196,7 +219,8 @@ def main() -> None:
     result = measure(args.algorithm, args.steps, args.rounds)
     print(f"{args.algorithm} on digits, {args.steps} steps, {result['threads']} torch thread(s): "
           f"bare {result['bare']:.1f} steps/s, ours {result['ours']:.1f} steps/s, "
-          f"median ratio {result['ratio']:.3f} (goal >= {GOAL})")
+          f"median ratio {result['ratio']:.3f} (goal >= {GOAL}); CPU time per step, bare / ours: "
+          f"{result['cpu_ratio']:.3f}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import streamlit as st
@@ -150,14 +151,21 @@ def _refresh_interval(run: RunRecord) -> float | None:
     return min(services.FAST_REFRESH_SECONDS, services.REFRESH_SECONDS) if young else services.REFRESH_SECONDS
 
 
-def render_panels(panels, key_prefix: str) -> None:
-    """Figures two to a row, each with its caption below it."""
-    for start in range(0, len(panels), 2):
-        for column, panel in zip(st.columns(2), panels[start:start + 2]):
-            with column:
-                st.plotly_chart(panel.figure, key=f"{key_prefix}.{panel.key}", config={"displaylogo": False})
-                if panel.caption:
-                    st.caption(panel.caption)
+def render_panels(panels: Iterable[Panel], key_prefix: str) -> int:
+    """Figures two to a row, each with its caption below it; returns how many were drawn.
+
+    Each figure is sent as soon as it is built, so with a generator the curves reach the browser
+    before the slower snapshot figures are made.
+    """
+    drawn = 0
+    for drawn, panel in enumerate(panels, start=1):
+        if drawn % 2:
+            row = st.columns(2)
+        with row[(drawn - 1) % 2]:
+            st.plotly_chart(panel.figure, key=f"{key_prefix}.{panel.key}", config={"displaylogo": False})
+            if panel.caption:
+                st.caption(panel.caption)
+    return drawn
 
 
 def _paused_note(store: RunStore, run: RunRecord) -> str:
@@ -183,15 +191,18 @@ def _render(run_id: str, interval: float | None, key_prefix: str) -> None:
     changes = [(change.step, change.name, change.value) for change in store.applied_changes(run.id)]
     for panel in panels:
         mark_changes(panel.figure, changes)
-    if steps:
-        step = _timeline_step(run, steps)
-        if len(steps) > 1:
-            for panel in panels:
-                mark_step(panel.figure, step)
-        panels += _snapshot_panels(store, run, step)
-    if not panels:
+    step = _timeline_step(run, steps) if steps else None
+    if len(steps) > 1:
+        for panel in panels:
+            mark_step(panel.figure, step)
+
+    def curves_then_snapshot() -> Iterator[Panel]:
+        yield from panels
+        if step is not None:
+            yield from _snapshot_panels(store, run, step)
+
+    if not render_panels(curves_then_snapshot(), key_prefix):
         st.caption("Waiting for the first step...")
-    render_panels(panels, key_prefix)
     if interval != _refresh_interval(run):
         st.rerun()  # restart the timer at the new pace, or drop it once the run has ended
 

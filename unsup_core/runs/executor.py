@@ -28,6 +28,9 @@ from unsup_core.runs.store import TERMINAL_STATUSES, RunRecord, RunStore
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REAP_INTERVAL = 0.25
 CANCEL_GRACE_SECONDS = 3.0
+# A new warm worker spends seconds of CPU on its imports: it starts once the run that took the last
+# one has stored its first snapshot (or this long after), so those imports never delay a first point.
+WARM_REFILL_MAX_DELAY = 10.0
 
 
 def _worker_environment(store: RunStore) -> dict:
@@ -170,7 +173,7 @@ class LocalExecutor:
             self._workers[run_id] = process
             self.store.set_worker(run_id, process.pid)
         if self.warm_workers:
-            threading.Thread(target=self._refill_warm, daemon=True).start()
+            threading.Thread(target=self._refill_after_first_snapshot, args=(run_id,), daemon=True).start()
 
     def attach(self, run_id: str) -> RunHandle:
         self.store.get_run(run_id)
@@ -248,6 +251,13 @@ class LocalExecutor:
                                       log=self.store.home / "logs" / "warm-worker.log")
                 self._ready_files[process.pid] = ready_file
                 self._warm.append(process)
+
+    def _refill_after_first_snapshot(self, run_id: str) -> None:
+        deadline = time.monotonic() + WARM_REFILL_MAX_DELAY
+        while time.monotonic() < deadline and not self._stopped.wait(0.05):
+            if self.store.snapshot_steps(run_id) or self.store.get_run(run_id).status in TERMINAL_STATUSES:
+                break
+        self._refill_warm()
 
     def _ready_file(self, process: subprocess.Popen) -> Path:
         return self._ready_files[process.pid]
