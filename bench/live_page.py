@@ -86,7 +86,7 @@ class Server:
 
 def refresh_cost(browser, window: float) -> dict:
     """Server CPU ms per live-fragment rerun with four training runs open in four tabs."""
-    with tempfile.TemporaryDirectory() as home:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as home:
         store = RunStore(home)
         executor = LocalExecutor(store)
         runs = [executor.submit(make_spec("vae", "digits", {"eval_every": 0}, steps=10_000_000, seed=seed)).run_id
@@ -112,13 +112,15 @@ def refresh_cost(browser, window: float) -> dict:
         finally:
             server.stop()
             executor.shutdown()
+            for run_id in runs:  # stopped before their folder goes
+                executor.attach(run_id).wait(timeout=30)
     return {"cpu_ms_per_refresh": 1000 * cpu / max(reruns, 1), "reruns": reruns, "cpu_s": cpu,
             "statuses": statuses}
 
 
 def scatter_rerun(browser, repeats: int, n_points: int = 100_000) -> dict:
     """Seconds from the rerun key to an idle page, on a done k-means run over ``n_points`` points."""
-    with tempfile.TemporaryDirectory() as home:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as home:
         store = RunStore(home)
         executor = LocalExecutor(store)
         handle = executor.submit(make_spec("kmeans", "blobs", {"n_clusters": 4}, steps=50,
@@ -135,7 +137,7 @@ def scatter_rerun(browser, repeats: int, n_points: int = 100_000) -> dict:
                 .map(t => (t.x || []).length)))""")
             times = []
             for _ in range(repeats + 1):  # the first rerun warms caches
-                page.locator("body").click(position={"x": 5, "y": 5})
+                page.evaluate("() => document.activeElement && document.activeElement.blur()")
                 started = time.perf_counter()
                 page.keyboard.press("r")
                 page.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']", timeout=30_000)
@@ -158,7 +160,9 @@ def measure(window: float, repeats: int) -> dict | str:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            return {**refresh_cost(browser, window), **scatter_rerun(browser, repeats)}
+            refresh = refresh_cost(browser, window)
+            print(f"refresh: {refresh}", file=sys.stderr)
+            return {**refresh, **scatter_rerun(browser, repeats)}
         finally:
             browser.close()
 

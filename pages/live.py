@@ -148,7 +148,10 @@ def _refresh_interval(run: RunRecord) -> float | None:
     if not run.is_active:
         return None
     young = time.time() - run.created_at < services.FAST_REFRESH_WINDOW_SECONDS
-    return min(services.FAST_REFRESH_SECONDS, services.REFRESH_SECONDS) if young else services.REFRESH_SECONDS
+    if not young:
+        return services.REFRESH_SECONDS
+    fast = services.FIRST_POINT_REFRESH_SECONDS if run.step == 0 else services.FAST_REFRESH_SECONDS
+    return min(fast, services.REFRESH_SECONDS)
 
 
 def render_panels(panels: Iterable[Panel], key_prefix: str) -> int:

@@ -17,6 +17,9 @@ WARM_WORKERS = int(os.environ.get("UNSUP_LAB_WARM_WORKERS", "1"))
 # How often a live view polls the store: fast while a run is young, so "Train -> first point" stays
 # under a second, then at a steady pace that a classroom of sessions can afford.
 FAST_REFRESH_SECONDS = 0.5
+# Until a young run's first step is stored: a page with nothing to draw yet is cheap to poll, and the
+# first point then appears within a fifth of a second of being written.
+FIRST_POINT_REFRESH_SECONDS = 0.2
 FAST_REFRESH_WINDOW_SECONDS = 15.0
 REFRESH_SECONDS = float(os.environ.get("UNSUP_LAB_REFRESH_SECONDS", "1.0"))
 

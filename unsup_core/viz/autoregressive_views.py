@@ -7,12 +7,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import plotly.express as px
 import plotly.graph_objects as go
 
 from unsup_core.snapshots import PixelCNNSnapshot
 from unsup_core.viz.generative_views import quality_panels, samples_panel
-from unsup_core.viz.images import as_unit_float, image_grid, paired_grid, tile_images
+from unsup_core.viz.images import as_unit_float, image_grid, image_trace, paired_grid, tile_images
 from unsup_core.viz.panels import Panel, RunView, curves_panel, register_views
 from unsup_core.viz.style import base_layout
 
@@ -45,7 +44,7 @@ def sampling_animation(samples: np.ndarray, probabilities: np.ndarray, title: st
 
     def picture(n_drawn: int) -> go.Image:
         canvas = (tile_images(sampling_frame(samples, probabilities, n_drawn), n_cols) * 255).astype(np.uint8)
-        return px.imshow(canvas, binary_string=True).data[0]
+        return image_trace(canvas)
 
     frames = [go.Frame(data=[picture(count)], name=str(count)) for count in counts]
     figure = go.Figure(data=[frames[0].data[0]], frames=frames)

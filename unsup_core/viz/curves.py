@@ -46,8 +46,13 @@ def metric_curves(series: dict[str, tuple[np.ndarray, np.ndarray]], title: str, 
 def mark_step(figure: go.Figure, step: int) -> go.Figure:
     """A dotted vertical line at ``step`` on a figure over training steps (the snapshot being shown)."""
     if (figure.layout.xaxis.title.text or "") == "step":
-        figure.add_vline(x=step, line={"dash": "dot", "width": 1, "color": "grey"})
+        figure.add_shape(_vertical_line(step, {"dash": "dot", "width": 1, "color": "grey"}))
     return figure
+
+
+def _vertical_line(step: int, line: dict) -> dict:
+    # A plain shape: add_vline does the same with subplot bookkeeping that costs 10x more per tick.
+    return {"type": "line", "x0": step, "x1": step, "xref": "x", "y0": 0, "y1": 1, "yref": "paper", "line": line}
 
 
 CHANGE_COLOUR = "#e67e22"
@@ -69,6 +74,7 @@ def mark_changes(figure: go.Figure, changes: list[tuple[int, str, float]]) -> go
     for step, name, value in changes:
         labels.setdefault(int(step), []).append(change_label(name, value))
     for step, texts in sorted(labels.items()):
-        figure.add_vline(x=step, line={"width": 1.5, "color": CHANGE_COLOUR}, annotation_text=", ".join(texts),
-                         annotation_position="top right", annotation_font={"size": 10, "color": CHANGE_COLOUR})
+        figure.add_shape(_vertical_line(step, {"width": 1.5, "color": CHANGE_COLOUR}))
+        figure.add_annotation(x=step, xref="x", y=1, yref="paper", text=", ".join(texts), showarrow=False,
+                              xanchor="left", yanchor="top", font={"size": 10, "color": CHANGE_COLOUR})
     return figure

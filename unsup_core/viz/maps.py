@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from unsup_core.snapshots import SOMSnapshot
+from unsup_core.viz.images import image_trace
 from unsup_core.viz.style import base_layout, category_colour
 
 HEX_STEP = math.sqrt(3) / 2
@@ -207,9 +208,7 @@ def prototype_images(layout: MapLayout, images: np.ndarray, title: str, *, pad: 
     canvas = np.full((top.max() + cell_h, left.max() + cell_w, *images.shape[3:]), 0.5, np.float32)
     for unit, image in enumerate(images):
         canvas[top[unit]:top[unit] + h, left[unit]:left[unit] + w] = image
-    from plotly import express as px
-
-    figure = px.imshow((canvas * 255).astype(np.uint8), binary_string=True, color_continuous_scale="gray")
+    figure = go.Figure(image_trace((canvas * 255).astype(np.uint8)))
     ratio = canvas.shape[0] / canvas.shape[1]
     figure.update_layout(**base_layout(title, height or int(min(760, max(300, 540 * ratio + 60)))))
     figure.update_xaxes(visible=False)
@@ -245,8 +244,6 @@ def component_planes(layout: MapLayout, weights: np.ndarray, feature_names: list
     Drawn as pictures (one PNG per plane, the cells rasterised once), so dozens of planes stay light
     on a live page; each title gives the feature's range across the map.
     """
-    from plotly import express as px
-
     weights = np.asarray(weights, dtype=np.float64)
     n = min(weights.shape[1], max_planes)
     columns = min(columns, n)
@@ -264,7 +261,7 @@ def component_planes(layout: MapLayout, weights: np.ndarray, feature_names: list
         low, high = float(values.min()), float(values.max())
         level = np.clip(((values - low) / (high - low if high > low else 1.0) * 63).round().astype(int), 0, 63)
         image = np.where((raster >= 0)[..., None], colours[level[np.maximum(raster, 0)]], 255).astype(np.uint8)
-        trace = px.imshow(image, binary_string=True).data[0]
+        trace = image_trace(image)
         trace.hoverinfo = "skip"
         row, col = divmod(index, columns)
         figure.add_trace(trace, row=row + 1, col=col + 1)
