@@ -68,10 +68,10 @@ class Server:
     def open(self, page, path: str) -> None:
         from tests.e2e.conftest import wait_until_rendered
 
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
-                page.goto(f"{self.url}{path}")
+                page.goto(f"{self.url}{path}", timeout=120_000)
                 break
             except Exception:
                 if time.monotonic() > deadline:
@@ -81,7 +81,11 @@ class Server:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=10)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def refresh_cost(browser, window: float) -> dict:

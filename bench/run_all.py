@@ -33,9 +33,9 @@ COLUMNS = ["figure", "ours", "reference", "ratio", "goal", "met"]
 CHILD_TIMEOUT_SECONDS = 3600
 
 
-def rows_of(name: str, quick: bool) -> list[dict]:
+def rows_of(name: str, quick: bool, bench_dir: Path = BENCH_DIR) -> list[dict]:
     """Import bench ``name`` and return its rows (run in the child process)."""
-    sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
+    sys.path[:0] = [str(ROOT), str(bench_dir)]
     module = importlib.import_module(name)
     rows = getattr(module, "rows", None)
     if rows is None:
@@ -44,11 +44,12 @@ def rows_of(name: str, quick: bool) -> list[dict]:
     return rows(quick=quick) if accepts_quick else rows()
 
 
-def run_child(name: str, quick: bool) -> list[dict]:
+def run_child(name: str, quick: bool, bench_dir: Path = BENCH_DIR) -> list[dict]:
     """Rows of bench ``name`` measured in a child process; a failure becomes one 'not run' row."""
-    if not (BENCH_DIR / f"{name}.py").exists():
+    if not (bench_dir / f"{name}.py").exists():
         return [not_run(name, f"bench/{name}.py does not exist yet")]
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", name, *(["--quick"] if quick else [])]
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--bench-dir", str(bench_dir),
+               *(["--quick"] if quick else [])]
     try:
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=CHILD_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
@@ -110,9 +111,10 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=MODULES, metavar="NAME", help=f"some of: {', '.join(MODULES)}")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--bench-dir", type=Path, default=BENCH_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(rows_of(args.child, args.quick)))
+        print(json.dumps(rows_of(args.child, args.quick, args.bench_dir)))
         return
     started, load_before = time.monotonic(), machine()
     rows = []
