@@ -227,10 +227,12 @@ def rows(quick: bool = False) -> list[dict]:
                  "goal": f"<= {GOAL_SECONDS} s", "met": None, "note": results}]
     table = []
     for algorithm, parts in results.items():
-        drawn = statistics.median(parts["first point drawn"])
+        medians = {name: statistics.median(values) for name, values in parts.items()}
+        drawn = medians.pop("first point drawn")
+        split = ", ".join(f"{name} {seconds:.2f}" for name, seconds in medians.items())
         table.append({"figure": f"browser Train -> first point, {algorithm}, warm worker, median s",
                       "ours": drawn, "reference": None, "ratio": None, "goal": f"<= {GOAL_SECONDS} s",
-                      "met": drawn <= GOAL_SECONDS})
+                      "met": drawn <= GOAL_SECONDS, "note": f"s after the click: {split}"})
     return table
 
 
