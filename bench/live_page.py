@@ -222,8 +222,8 @@ def rows(quick: bool = False) -> list[dict]:
              "ours": result["figure_ms"], "reference": None, "ratio": None, "goal": f"<= {SCATTER_GOAL_MS} ms",
              "met": result["figure_ms"] <= SCATTER_GOAL_MS, "note": f"{result['figure_mb']:.0f} MB of JSON"},
             {"figure": "reload of a k-means run page on 100,000 points (views subsample to 5,000), ms",
-             "ours": result["rerun_ms"], "reference": None, "ratio": None, "goal": f"<= {SCATTER_GOAL_MS} ms",
-             "met": result["rerun_ms"] <= SCATTER_GOAL_MS}]
+             "ours": result["rerun_ms"], "reference": None, "ratio": None, "goal": None, "met": None,
+             "note": "for context: a whole new session, not a rerun"}]
 
 
 def main() -> None:
