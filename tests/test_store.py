@@ -19,6 +19,12 @@ def _spec(**overrides):
     return make_spec("kmeans", "blobs", {"n_clusters": 4}, steps=overrides.pop("steps", 10), **overrides)
 
 
+@pytest.fixture
+def store(any_store):
+    """Every test here runs against SQLite and PostgreSQL."""
+    return any_store
+
+
 def test_create_get_and_list_runs_newest_first(store):
     first = store.create_run(_spec())
     second = store.create_run(_spec(seed=3))
