@@ -22,11 +22,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from unsup_core.runs.executor import LocalExecutor  # noqa: E402
-from unsup_core.runs.spec import make_spec  # noqa: E402
-from unsup_core.runs.store import RunStore  # noqa: E402
+from unsup_core.runs.executor import LocalExecutor
+from unsup_core.runs.spec import make_spec
+from unsup_core.runs.store import RunStore
 
 CASES = [("kmeans", "blobs", {"n_clusters": 4}), ("vae", "digits", {})]
 

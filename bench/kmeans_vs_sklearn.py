@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from unsup_core.algorithms.kmeans_estimator import KMeans, MiniBatchKMeans, seed_centers  # noqa: E402
-from unsup_core.device import resolve_device  # noqa: E402
+from unsup_core.algorithms.kmeans_estimator import KMeans, MiniBatchKMeans, seed_centers
+from unsup_core.device import resolve_device
 
 ITERATIONS = 20
 

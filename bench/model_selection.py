@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 import warnings
@@ -28,9 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from unsup_core.analysis.tournament_table import tournament_for_file  # noqa: E402
+from unsup_core.analysis.tournament_table import tournament_for_file
 
 
 # -- tables -------------------------------------------------------------------------------------------

@@ -17,18 +17,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from unsup_core.algorithms.som_estimator import SOM  # noqa: E402
-from unsup_core.algorithms.som_grid import MINISOM_LR_DECAY, MINISOM_SIGMA_DECAY  # noqa: E402
-from unsup_core.datasets import load_dataset  # noqa: E402
-from unsup_core.device import resolve_device  # noqa: E402
+from unsup_core.algorithms.som_estimator import SOM
+from unsup_core.algorithms.som_grid import MINISOM_LR_DECAY, MINISOM_SIGMA_DECAY
+from unsup_core.datasets import load_dataset
+from unsup_core.device import resolve_device
 
 SCHEDULES = {
     # sigma from half the map down to 1, learning rate from 0.5 down to 0: what a careful user runs.

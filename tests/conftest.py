@@ -51,6 +51,22 @@ def postgres_url(monkeypatch):
         connection.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+@pytest.fixture
+def ray_address():
+    """The Jobs API address of the test Ray cluster: a head (resource ``node1``) and a second node (``node2``)."""
+    return required_service("UNSUP_LAB_TEST_RAY_ADDRESS", "a Ray cluster (head + second node)")
+
+
+def stop_active_runs(store) -> None:
+    """Cancel every run still queued or running in ``store`` (Ray jobs outlive the test otherwise)."""
+    from unsup_core.runs.ray_executor import RayExecutor
+
+    for run in store.list_runs(statuses=("queued", "running")):
+        store.request_cancel(run.id)
+        if run.ray_job is not None:
+            RayExecutor.stop_job_at(os.environ["UNSUP_LAB_TEST_RAY_ADDRESS"], run.ray_job)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_store(request, lab_home):
     """The run store on each backend: the same tests hold for SQLite and PostgreSQL."""

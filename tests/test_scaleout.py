@@ -9,17 +9,12 @@ import signal
 
 import pytest
 
-from tests.conftest import required_service
+from tests.conftest import stop_active_runs
 from tests.test_worker import wait_for
 from unsup_core.runs.executor import RunHandle
 from unsup_core.runs.spec import make_spec
 from unsup_core.runs.store import RunStore
 from unsup_core.settings import ClusterSettings
-
-
-@pytest.fixture
-def ray_address():
-    return required_service("UNSUP_LAB_TEST_RAY_ADDRESS", "a Ray cluster (head + second node)")
 
 
 @pytest.fixture
@@ -43,9 +38,8 @@ def cluster(cluster_store, ray_address):
 
     yield make
     for executor in executors:
-        for run in cluster_store.list_runs(statuses=("queued", "running")):
-            executor.cancel(run.id)
         executor.shutdown()
+    stop_active_runs(cluster_store)
 
 
 def node_of(executor, run):

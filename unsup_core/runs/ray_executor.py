@@ -202,6 +202,16 @@ class RayExecutor:
         except Exception:
             pass  # not submitted yet or already ended: the store's flag stops it either way
 
+    @staticmethod
+    def stop_job_at(address: str, job_id: str) -> None:
+        """Stop a job without an executor (tests' clean-up, the CLI's cancel)."""
+        from ray.job_submission import JobSubmissionClient
+
+        try:
+            JobSubmissionClient(address).stop_job(job_id)
+        except Exception:
+            pass
+
 
 def _death_reason(job_id: str, status: str, info) -> str:
     """'worker killed by SIGKILL before finishing (Ray job ...)', in the local executor's words where it can."""
