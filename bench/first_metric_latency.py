@@ -21,11 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from unsup_core.runs.executor import LocalExecutor
 from unsup_core.runs.spec import make_spec
 from unsup_core.runs.store import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CASES = [("kmeans", "blobs", {"n_clusters": 4}), ("vae", "digits", {})]
 

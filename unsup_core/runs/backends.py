@@ -128,8 +128,23 @@ class PostgresConnection:
         return self._connection.execute(to_postgres(sql, self._keys()), tuple(params))
 
     def executemany(self, sql: str, rows) -> None:
-        with self._connection.cursor() as cursor:
-            cursor.executemany(to_postgres(sql, self._keys()), [tuple(row) for row in rows])
+        rows = [tuple(row) for row in rows]
+        insert = re.match(r"\s*INSERT (?:OR (IGNORE|REPLACE) )?INTO (\w+) \(([^)]*)\) VALUES \(([?,\s]*)\)\s*$", sql)
+        if not insert or not rows:
+            with self._connection.cursor() as cursor:
+                cursor.executemany(to_postgres(sql, self._keys()), rows)
+            return
+        # One statement of many VALUES rows: a metrics batch costs one round trip, not one per row.
+        conflict, table, columns = insert.group(1), insert.group(2), [c.strip() for c in insert.group(3).split(",")]
+        if conflict == "REPLACE":  # one row may not be updated twice in a statement: the last one wins
+            key = [columns.index(name) for name in dict(self._keys())[table]]
+            rows = list({tuple(row[i] for i in key): row for row in rows}.values())
+        one_row = "(" + ",".join("?" * len(columns)) + ")"
+        chunk = max(1, 30_000 // len(columns))
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
+            statement = sql[:insert.start(4) - 1] + ",".join([one_row] * len(part))
+            self._connection.execute(to_postgres(statement, self._keys()), [v for row in part for v in row])
 
     def executescript(self, script: str) -> None:
         for statement in filter(None, (part.strip() for part in _strip_comments(script).split(";"))):
