@@ -110,3 +110,29 @@ def test_queue_order_and_slots_hold_on_the_cluster(cluster_store, cluster, monke
     assert [run.status for run in runs] == ["done"] * 3
     # One slot: each run started only after the one before it ended, in the order submitted.
     assert all(earlier.ended_at <= later.started_at for earlier, later in zip(runs, runs[1:]))
+
+
+@pytest.mark.parametrize("variable, value, says", [
+    ("UNSUP_LAB_EXECUTOR", "slurm", "use one of: local, ray"),
+    ("UNSUP_LAB_GPU_PER_RUN", "half", "must be a number from 0 to 16"),
+    ("UNSUP_LAB_GPU_PER_RUN", "-1", "must be a number from 0 to 16"),
+    ("UNSUP_LAB_RAY_RESOURCES", '{"node2": "all"}', "JSON object of resource names to positive amounts"),
+    ("UNSUP_LAB_RAY_RESOURCES", "[1]", "JSON object of resource names to positive amounts"),
+])
+def test_bad_cluster_settings_are_refused_in_one_sentence(monkeypatch, variable, value, says):
+    from unsup_core.errors import UserError
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(UserError, match=says):
+        ClusterSettings.from_env()
+
+
+def test_the_ray_executor_needs_an_address_and_the_store_a_postgresql_url(monkeypatch, lab_home):
+    from unsup_core.errors import UserError
+
+    monkeypatch.setenv("UNSUP_LAB_EXECUTOR", "ray")
+    with pytest.raises(UserError, match="needs UNSUP_LAB_RAY_ADDRESS"):
+        ClusterSettings.from_env()
+    monkeypatch.setenv("UNSUP_LAB_DATABASE_URL", "mysql://somewhere/lab")
+    with pytest.raises(UserError, match="must start with postgresql://"):
+        RunStore(lab_home)
