@@ -14,7 +14,7 @@ from tests.test_worker import wait_for
 from unsup_core.runs.executor import RunHandle
 from unsup_core.runs.spec import make_spec
 from unsup_core.runs.store import RunStore
-from unsup_core.settings import ClusterSettings
+from unsup_core.settings import ClusterSettings, QueueLimits
 
 
 @pytest.fixture
@@ -104,12 +104,23 @@ def test_a_killed_worker_on_the_second_node_fails_the_run_and_resume_continues_i
 def test_queue_order_and_slots_hold_on_the_cluster(cluster_store, cluster, monkeypatch):
     monkeypatch.setenv("UNSUP_LAB_MAX_CPU_RUNS", "1")
     executor = cluster()
-    handles = [executor.submit(make_spec("kmeans", "blobs", {"n_clusters": 4}, steps=5, seed=seed))
-               for seed in range(3)]
-    runs = [handle.wait(timeout=120) for handle in handles]
-    assert [run.status for run in runs] == ["done"] * 3
-    # One slot: each run started only after the one before it ended, in the order submitted.
-    assert all(earlier.ended_at <= later.started_at for earlier, later in zip(runs, runs[1:]))
+    first, second = (executor.submit(make_spec("kmeans", "blobs", {"n_clusters": 4}, steps=5, seed=seed))
+                     for seed in range(2))
+    first, second = first.wait(timeout=120), second.wait(timeout=120)
+    assert first.status == second.status == "done"
+    # One slot: the second run was handed to Ray only after the first ended.
+    assert first.ended_at <= second.started_at
+
+
+def test_a_run_whose_job_ray_has_forgotten_is_marked_failed(cluster_store, cluster):
+    executor = cluster()
+    run_id = cluster_store.create_run(make_spec("kmeans", "blobs", {"n_clusters": 4}, steps=5))
+    cluster_store.set_ray_job(run_id, "unsup-lab-lost-job")  # as if the Ray head restarted since
+    cluster_store.claim_slot(run_id, 1, QueueLimits(cpu=4, cuda=1))
+    cluster_store._execute("UPDATE runs SET updated_at=updated_at-120 WHERE id=?", (run_id,))
+    executor.reap()
+    wait_for(lambda: cluster_store.get_run(run_id).status == "failed", timeout=10)
+    assert "no record of job unsup-lab-lost-job" in cluster_store.get_run(run_id).error
 
 
 @pytest.mark.parametrize("variable, value, says", [

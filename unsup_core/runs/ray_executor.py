@@ -34,6 +34,7 @@ from unsup_core.settings import ClusterSettings, QueueLimits
 DISPATCH_INTERVAL = 0.1
 WATCH_INTERVAL = 0.5
 RECONCILE_INTERVAL = 2.0
+UNKNOWN_JOB_GRACE_SECONDS = 60.0  # a job Ray has no record of this long after it was handed over is lost
 ENDED_JOB_STATUSES = ("SUCCEEDED", "FAILED", "STOPPED")
 
 
@@ -59,6 +60,7 @@ class RayExecutor:
                             "start it with `ray start --head --include-dashboard true` or check "
                             "UNSUP_LAB_RAY_ADDRESS") from None
         self._lock = threading.Lock()
+        self._reap_lock = threading.Lock()  # one round at a time: a run must never be handed over twice
         self._waiting: list[str] = []  # runs queued here, not yet handed to Ray, in the order given
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -110,6 +112,10 @@ class RayExecutor:
 
     def reap(self) -> None:
         """One round: hand the next runs to Ray, and record runs whose job ended without reporting."""
+        with self._reap_lock:
+            self._reap_once()
+
+    def _reap_once(self) -> None:
         now = time.monotonic()
         if now - self._last_reconcile > RECONCILE_INTERVAL:
             self.store.reconcile()  # a local run ahead in the queue whose worker died frees its place
@@ -186,8 +192,13 @@ class RayExecutor:
                 continue
             try:
                 info = self.client.get_job_info(run.ray_job)
-            except Exception:
-                continue  # not registered yet, or the dashboard is restarting: look again next round
+            except Exception as error:
+                # A job Ray never registered, or forgot (its head restarted): the run would wait forever.
+                if "does not exist" in str(error) and time.time() - (run.updated_at or 0) > UNKNOWN_JOB_GRACE_SECONDS:
+                    self.store.finish_ray_job(run.id, run.ray_job, "failed",
+                                              f"Ray has no record of job {run.ray_job} (was the cluster restarted?); "
+                                              "resume the run")
+                continue  # else not registered yet, or the dashboard is restarting: look again next round
             status = str(getattr(info.status, "value", info.status))
             if status not in ENDED_JOB_STATUSES:
                 continue
