@@ -13,6 +13,7 @@ import functools
 import os
 import re
 import sqlite3
+import threading
 import zlib
 from pathlib import Path
 
@@ -21,6 +22,7 @@ ENV_DATABASE_URL = "UNSUP_LAB_DATABASE_URL"
 # counting running runs and starting one is then one step for the whole cluster.
 _CLAIM_LOCK_KEY = zlib.crc32(b"unsup-lab claim_slot")
 _SCHEMA_LOCK_KEY = zlib.crc32(b"unsup-lab schema")
+MAX_IDLE_CONNECTIONS = 8
 
 
 def database_url() -> str | None:
@@ -88,12 +90,29 @@ class PostgresBackend:
         self.url = url
         self.integrity_errors = (psycopg.errors.IntegrityError,)
         self._primary_keys: dict[str, tuple[str, ...]] = {}
+        # Connections of threads that ended, kept for the next thread: Streamlit runs each rerun of a
+        # page in a new thread, and a PostgreSQL connection costs a server process to open.
+        self._idle: list = []
+        self._idle_lock = threading.Lock()
 
     def connect(self) -> "PostgresConnection":
         import psycopg
 
-        return PostgresConnection(psycopg.connect(self.url, autocommit=True, row_factory=_row_factory),
-                                  self._primary_keys)
+        with self._idle_lock:
+            while self._idle:
+                connection = self._idle.pop()
+                if not connection.closed and connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                    return PostgresConnection(connection, self._primary_keys, self._give_back)
+                connection.close()
+        connection = psycopg.connect(self.url, autocommit=True, row_factory=_row_factory)
+        return PostgresConnection(connection, self._primary_keys, self._give_back)
+
+    def _give_back(self, connection) -> None:
+        with self._idle_lock:
+            if len(self._idle) < MAX_IDLE_CONNECTIONS:
+                self._idle.append(connection)
+                return
+        connection.close()
 
     def create_schema(self, connection: "PostgresConnection", schema: str) -> None:
         self._primary_keys.update(primary_keys(schema))
@@ -120,9 +139,15 @@ class PostgresBackend:
 class PostgresConnection:
     """A psycopg connection that takes the store's SQLite-dialect statements."""
 
-    def __init__(self, connection, primary_keys: dict[str, tuple[str, ...]]) -> None:
+    def __init__(self, connection, primary_keys: dict[str, tuple[str, ...]], give_back=None) -> None:
         self._connection = connection
         self._primary_keys = primary_keys
+        self._give_back = give_back
+
+    def __del__(self) -> None:
+        # The store keeps one of these per thread: when the thread ends, its connection is reused.
+        if self._give_back is not None and not self._connection.closed:
+            self._give_back(self._connection)
 
     def execute(self, sql: str, params=()):
         return self._connection.execute(to_postgres(sql, self._keys()), tuple(params))
@@ -151,6 +176,7 @@ class PostgresConnection:
             self._connection.execute(to_postgres_ddl(statement))
 
     def close(self) -> None:
+        self._give_back = None
         self._connection.close()
 
     def _keys(self) -> tuple:
