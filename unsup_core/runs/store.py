@@ -331,7 +331,8 @@ class RunStore(control.ControlChannel, ownership.OwnershipRecords):
         """Start a queued run if its device has a free slot and no earlier run waits for it.
 
         Returns "claimed" (now running), "wait" (try again later) or "gone" (no longer queued, e.g.
-        cancelled). One IMMEDIATE transaction makes check-and-claim atomic across processes, so two
+        cancelled). One transaction holding the store's write lock (SQLite's BEGIN IMMEDIATE, a
+        PostgreSQL advisory lock) makes check-and-claim atomic across processes and machines, so two
         sessions can never take the same slot.
         """
         connection = self._connect()
