@@ -34,6 +34,8 @@ CANCEL_GRACE_SECONDS = 3.0
 def _worker_environment(store: RunStore) -> dict:
     env = dict(os.environ)
     env["UNSUP_LAB_HOME"] = str(store.home)
+    if store.database_url:  # the worker opens the same store, wherever it was named
+        env["UNSUP_LAB_DATABASE_URL"] = store.database_url
     # BLAS pools must be sized before numpy loads: OpenBLAS threads spinning on a busy machine made a
     # scikit-learn fit 40x slower here. Same budget as torch's threads (see worker.limit_threads).
     threads = str(worker_threads())
