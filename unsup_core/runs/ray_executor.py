@@ -33,6 +33,7 @@ from unsup_core.settings import ClusterSettings, QueueLimits
 
 DISPATCH_INTERVAL = 0.1
 WATCH_INTERVAL = 0.5
+WATCH_REQUESTS_PER_SECOND = 50  # asking Ray about many jobs: look at each less often, not Ray more often
 RECONCILE_INTERVAL = 2.0
 UNKNOWN_JOB_GRACE_SECONDS = 60.0  # a job Ray has no record of this long after it was handed over is lost
 ENDED_JOB_STATUSES = ("SUCCEEDED", "FAILED", "STOPPED")
@@ -66,6 +67,7 @@ class RayExecutor:
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_watch = self._last_reconcile = 0.0
+        self._watch_interval = WATCH_INTERVAL
         atexit.register(self.shutdown)
         self._ensure_thread()  # watches jobs handed over before a restart, too
 
@@ -121,8 +123,9 @@ class RayExecutor:
             self.store.reconcile()  # a local run ahead in the queue whose worker died frees its place
             self._last_reconcile = now
         self._dispatch()
-        if now - self._last_watch > WATCH_INTERVAL:
-            self._watch_jobs()
+        if now - self._last_watch > self._watch_interval:
+            watched = self._watch_jobs()
+            self._watch_interval = max(WATCH_INTERVAL, watched / WATCH_REQUESTS_PER_SECOND)
             self._last_watch = now
 
     def shutdown(self) -> None:
@@ -186,10 +189,10 @@ class RayExecutor:
             self.store.finish_ray_job(run.id, job_id, "failed", f"Ray did not accept the run: {_first_line(error)}")
 
     # -- watching -----------------------------------------------------------------------------
-    def _watch_jobs(self) -> None:
-        for run in self.store.list_runs(statuses=ACTIVE_STATUSES):
-            if run.ray_job is None:
-                continue
+    def _watch_jobs(self) -> int:
+        """Ask Ray about the job of every active run placed by it; returns how many were asked about."""
+        placed = [run for run in self.store.list_runs(statuses=ACTIVE_STATUSES) if run.ray_job is not None]
+        for run in placed:
             try:
                 info = self.client.get_job_info(run.ray_job)
             except Exception as error:
@@ -206,6 +209,7 @@ class RayExecutor:
                 self.store.finish_ray_job(run.id, run.ray_job, "cancelled")
             else:
                 self.store.finish_ray_job(run.id, run.ray_job, "failed", _death_reason(run.ray_job, status, info))
+        return len(placed)
 
     def _stop_job(self, job_id: str) -> None:
         try:
