@@ -6,6 +6,8 @@ and PostgreSQL on 127.0.0.1) and sets UNSUP_LAB_TEST_RAY_ADDRESS / UNSUP_LAB_TES
 
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -147,3 +149,15 @@ def test_the_ray_executor_needs_an_address_and_the_store_a_postgresql_url(monkey
     monkeypatch.setenv("UNSUP_LAB_DATABASE_URL", "mysql://somewhere/lab")
     with pytest.raises(UserError, match="must start with postgresql://"):
         RunStore(lab_home)
+
+
+@pytest.mark.parametrize("settings, says", [
+    ({"UNSUP_LAB_DATABASE_URL": "postgresql://lab:secret@127.0.0.1:1/lab"}, "cannot reach the PostgreSQL database"),
+    ({"UNSUP_LAB_EXECUTOR": "ray", "UNSUP_LAB_RAY_ADDRESS": "http://127.0.0.1:1"}, "cannot reach the Ray cluster"),
+])
+def test_an_unreachable_database_or_cluster_is_one_sentence(lab_home, settings, says):
+    command = ["list"] if "UNSUP_LAB_DATABASE_URL" in settings else ["run", "kmeans", "--dataset", "blobs"]
+    result = subprocess.run([sys.executable, "-m", "unsup_core", *command], capture_output=True, text=True,
+                            env={**os.environ, **settings}, timeout=120)
+    assert result.returncode == 2 and result.stderr.startswith(f"error: {says}")
+    assert "Traceback" not in result.stderr and "secret" not in result.stderr

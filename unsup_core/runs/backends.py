@@ -104,7 +104,14 @@ class PostgresBackend:
                 if not connection.closed and connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
                     return PostgresConnection(connection, self._primary_keys, self._give_back)
                 connection.close()
-        connection = psycopg.connect(self.url, autocommit=True, row_factory=_row_factory)
+        try:
+            connection = psycopg.connect(self.url, autocommit=True, row_factory=_row_factory)
+        except psycopg.OperationalError as error:
+            from unsup_core.errors import UserError
+
+            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+            raise UserError(f"cannot reach the PostgreSQL database of {ENV_DATABASE_URL} ({reason}); start it "
+                            "or correct the URL") from None
         return PostgresConnection(connection, self._primary_keys, self._give_back)
 
     def _give_back(self, connection) -> None:
