@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from pages import access, services
+from unsup_core.analysis.page_maps import start_umap_warm_up
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -22,6 +23,8 @@ navigation = st.navigation([
     st.Page(services.SOM_PAGE, title="SOM", icon=":material/grid_on:"),
 ])
 
+# UMAP's numba code compiles once per server, in the background, so no click ever waits for it.
+start_umap_warm_up()
 access.identify()
 with st.sidebar:
     services.sidebar_status()
