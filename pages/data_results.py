@@ -36,6 +36,7 @@ METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 MAX_HOVER_COLUMNS = 8
 LARGE_EXPORT_ROWS = 200_000
 MAX_LISTED_ROWS = 1_000  # rows of a selection shown on the page; the download has all of them
+MAX_LISTED_IMAGES = 32
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -213,6 +214,11 @@ def _selected_rows(options: dict, data: Dataset, run: RunRecord, labels: np.ndar
             return
         samples, what = np.flatnonzero(labels == cluster), cluster_name(int(cluster))
     rows = rows_of_samples(table, data.source_rows, samples, labels)
+    if data.kind == "images":
+        shown = samples[:MAX_LISTED_IMAGES]
+        st.plotly_chart(image_grid(data.X[shown].reshape((-1, *data.image_shape)),
+                                   f"{len(shown)} of the {len(samples):,} images of {what}", n_cols=8),
+                        key="data.map.images")
     st.markdown(f"**{len(rows):,} rows of {what}**" + (f" (the first {MAX_LISTED_ROWS:,} listed)"
                                                         if len(rows) > MAX_LISTED_ROWS else ""))
     st.dataframe(rows.head(MAX_LISTED_ROWS), hide_index=True, key="data.map.rows")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.own_files import labelled_table
+from tests.own_files import labelled_table, shapes_zip
 from unsup_core.analysis.page_maps import compute_map, maps_in_page, start_umap_warm_up, umap_warm_up_state
 from unsup_core.datasets import load_dataset
 from unsup_core.datasets.uploads import add_upload
@@ -79,10 +79,11 @@ def test_left_out_columns_are_listed_with_their_reason_and_the_label_is_never_a_
     assert "11 missing values in 'member' became their own category" in summary
 
 
-def _clustered(store) -> tuple[str, np.ndarray]:
-    path, _ = add_upload(labelled_table(), "flowers.csv")
+def _clustered(store, content: bytes = b"", name: str = "flowers.csv", **options) -> tuple[str, np.ndarray]:
+    path, _ = add_upload(content or labelled_table(), name)
     store.record_upload(path, "u-alice")
-    options = {"path": str(path), "features": ["sepal_length", "sepal_width", "petal_length"], "label": "species"}
+    options = {"path": str(path), **(options or {"features": ["sepal_length", "sepal_width", "petal_length"],
+                                                "label": "species"})}
     run_id = store.create_run(make_spec("kmeans", "file", {"n_clusters": 3}, dataset_options=options, steps=50),
                               owner="u-alice")
     execute(store, run_id, StopFlags(), QueueLimits(cpu=4, cuda=1))
@@ -105,6 +106,19 @@ def test_small_data_is_mapped_in_the_page_and_a_clusters_rows_can_be_listed_and_
     assert len(listed) == int((clusters == 1).sum()) and set(listed["cluster"]) == {1}
     assert list(listed.columns) == ["cluster", "sepal_length", "sepal_width", "petal_length", "species"]
     assert any(f"Download these {len(listed)} rows" in button.proto.label for button in at.get("download_button"))
+
+
+def test_an_image_zips_clusters_show_their_images(quiet, store):
+    run_id, clusters = _clustered(store, shapes_zip(), "shapes.zip", image_size=16, label="folder")
+    at = _page("pages/your_data.py", {"cluster": run_id})
+    assert not at.exception and not at.error
+    assert any(caption.value.startswith("Hover a point to see its image") for caption in at.caption)
+    _widget(at.selectbox, "List the rows of").select(0).run()
+    titles = [chart.proto.spec for chart in at.get("plotly_chart")]
+    count = min(32, int((clusters == 0).sum()))
+    assert any(f"{count} of the {int((clusters == 0).sum())} images of cluster 0" in spec for spec in titles)
+    listed = next(frame.value for frame in at.dataframe if "cluster" in frame.value.columns)
+    assert set(listed["cluster"]) == {0} and listed["file"].str.endswith(".png").all()
 
 
 def test_helper_runs_from_your_data_are_hidden_on_runs_until_asked_for(quiet, store):
