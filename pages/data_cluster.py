@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from pages import access, services
@@ -25,6 +26,13 @@ CLUSTER_RUN_KEY = "data.cluster_run"
 CHOICE_KEY = "data.cluster_choice"  # (algorithm, k, version) to pre-fill the cluster form
 CANDIDATE_RUN_KEY = "data.candidate_run"
 K_FIELDS = ("n_clusters", "n_components")
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def run_arrays(run_id: str) -> dict[str, np.ndarray]:
+    """The last snapshot of a finished run (it never changes again)."""
+    latest = services.store().load_snapshot(run_id)
+    return {} if latest is None else latest[1]
 
 
 def submit_run(algorithm: str, config: dict, options: dict, steps: int | None = None,
