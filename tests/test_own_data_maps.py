@@ -15,6 +15,7 @@ from unsup_core.analysis.page_maps import compute_map, maps_in_page, start_umap_
 from unsup_core.datasets import load_dataset
 from unsup_core.datasets.uploads import add_upload
 from unsup_core.errors import UserError
+from unsup_core.runs.archive import export_run, import_run
 from unsup_core.runs.spec import HELPER, make_spec
 from unsup_core.runs.worker import StopFlags, execute
 from unsup_core.settings import MapSettings, QueueLimits
@@ -174,3 +175,14 @@ def test_a_clicked_som_unit_is_read_from_its_marker_and_nothing_else():
     assert selected_units(points, layout.n_units) == [2, 4]
     assert selected_units([{"customdata": 6}, {"customdata": -1}, {"customdata": True}, {"customdata": "1"},
                            {"customdata": 1.5}, {}, "x"], layout.n_units) == []
+
+
+def test_a_helper_run_stays_a_helper_through_export_and_import(quiet, store, tmp_path):
+    run_id, _ = _clustered(store)
+    options = store.get_run(run_id).spec.dataset_options
+    helper = store.create_run(make_spec("embedding", "file", {}, dataset_options=options, purpose=HELPER),
+                              owner="u-alice")
+    execute(store, helper, StopFlags(), QueueLimits(cpu=4, cuda=1))
+    export_run(store, helper, tmp_path / "helper.zip")
+    imported = import_run(store, tmp_path / "helper.zip", owner="u-bob")
+    assert store.get_run(imported).spec.is_helper
