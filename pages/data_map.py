@@ -4,6 +4,7 @@ of a clicked point's cluster (or of a box or lasso selection) to read and downlo
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -50,11 +51,16 @@ def _page_map(data_key: str, config_key: str, _data: Dataset) -> PageMap:
     return compute_map(_data, json.loads(config_key))
 
 
-def _small_data_map(options: dict, data: Dataset, method: str, config: dict) -> dict[str, np.ndarray]:
+def _small_data_map(options: dict, data: Dataset, method: str, config: dict) -> dict[str, np.ndarray] | None:
     if method == "umap" and umap_warm_up_state() == "warming":
         st.caption("UMAP is compiling its code, once for this server; this first map waits for it.")
     with st.spinner(f"Computing the {METHOD_NAMES[method]} map..."):
-        computed = _page_map(options_key(options), json.dumps(config, sort_keys=True), data)
+        try:
+            computed = _page_map(options_key(options), json.dumps(config, sort_keys=True), data)
+        except Exception as error:  # e.g. too few rows for t-SNE or UMAP: one sentence, and the page goes on
+            logging.getLogger(__name__).exception("in-page %s map failed", method)
+            st.error(f"The {METHOD_NAMES[method]} map could not be computed ({type(error).__name__}: {error}).")
+            return None
     st.caption(f"Computed here in {computed.seconds:.1f} s, without a run: {data.n_samples:,} rows is under the "
                f"{MapSettings.from_env().in_page_max_rows:,} rows mapped in the page.")
     return computed.arrays
@@ -96,7 +102,7 @@ def map_arrays(options: dict, data: Dataset, runs: list[RunRecord], method: str 
 
 
 def map_tab(options: dict, data: Dataset, run: RunRecord, labels: np.ndarray, table: pd.DataFrame,
-             runs: list[RunRecord]) -> list[go.Figure]:
+            runs: list[RunRecord]) -> list[go.Figure]:
     left, right = st.columns([3, 1])
     method = left.segmented_control("Map", list(MAP_METHODS), default="pca", format_func=MAP_METHODS.get,
                                     key="data.map.method") or "pca"
