@@ -186,3 +186,15 @@ def test_a_helper_run_stays_a_helper_through_export_and_import(quiet, store, tmp
     export_run(store, helper, tmp_path / "helper.zip")
     imported = import_run(store, tmp_path / "helper.zip", owner="u-bob")
     assert store.get_run(imported).spec.is_helper
+
+
+def test_data_at_the_row_limit_is_mapped_by_a_helper_run(quiet, store, monkeypatch):
+    run_id, _ = _clustered(store)
+    monkeypatch.setenv("UNSUP_LAB_IN_PAGE_MAP_ROWS", "90")  # the table has 90 rows: at the limit, not under
+    at = _page("pages/your_data.py", {"cluster": run_id})
+    assert not at.exception and not at.error
+    maps = [run for run in store.list_runs() if run.algorithm == "embedding"]
+    assert len(maps) == 1 and maps[0].spec.is_helper and maps[0].spec.config["method"] == "pca"
+    assert not store.get_run(run_id).spec.is_helper  # the clustering itself is the user's run
+    assert any("in a background run (90 rows is at least the 90 rows mapped in the page)" in caption.value
+               or caption.value.startswith("Computed by the background run") for caption in at.caption)
