@@ -131,7 +131,8 @@ def map_tab(options: dict, data: Dataset, run: RunRecord, labels: np.ndarray, ta
         else:  # plotly selects on 2-D maps only
             st.plotly_chart(figure, key=f"data.map.{method}.3d")
             selected = np.array([], dtype=np.int64)
-    hint = "its image" if images else "its row"
+    # A plotly hover box holds text only: an image zip's point shows its file there, and its picture on a click.
+    hint = "its file; click it to see its image beside the map" if images else "its row"
     st.caption(f"Hover a point to see {hint}. Click a point to list the rows of its cluster, or drag a box or "
                "lasso (toolbar) to list those rows. Click a cluster in the legend to hide it." +
                (" t-SNE and UMAP keep neighbours together, but gaps and sizes on the map are not to scale."

@@ -113,7 +113,7 @@ def test_an_image_zips_clusters_show_their_images(quiet, store):
     run_id, clusters = _clustered(store, shapes_zip(), "shapes.zip", image_size=16, label="folder")
     at = _page("pages/your_data.py", {"cluster": run_id})
     assert not at.exception and not at.error
-    assert any(caption.value.startswith("Hover a point to see its image") for caption in at.caption)
+    assert any(caption.value.startswith("Hover a point to see its file; click it to see its image") for caption in at.caption)
     _widget(at.selectbox, "List the rows of").select(0).run()
     titles = [chart.proto.spec for chart in at.get("plotly_chart")]
     count = min(32, int((clusters == 0).sum()))
