@@ -6,6 +6,8 @@ import pytest
 # One thread for torch and BLAS in the test process, so worker subprocesses get the other core.
 for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
+# Servers and AppTests started by tests skip the UMAP warm-up (15-25 s of CPU each); its own test turns it on.
+os.environ.setdefault("UNSUP_LAB_WARM_UP_UMAP", "0")
 
 
 @pytest.fixture

@@ -185,3 +185,22 @@ def _resources(name: str) -> dict:
             and 0 < value < 1e6 for key, value in resources.items()):
         raise UserError(f'{name} must be a JSON object of resource names to positive amounts, e.g. {{"node2": 1}}')
     return resources
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """Where a map of a user's table is computed (``UNSUP_LAB_IN_PAGE_MAP_ROWS``).
+
+    Data with fewer rows than ``in_page_max_rows`` is mapped in the web server's own process when the
+    page asks (PCA in well under a second, UMAP in a few seconds once warm); larger data goes to a
+    background run, which can take minutes without holding the page.
+    """
+
+    in_page_max_rows: int = 20_000
+    warm_up_umap: bool = True  # compile UMAP's numba code once per server, in a background thread
+
+    @classmethod
+    def from_env(cls) -> "MapSettings":
+        return cls(in_page_max_rows=_int("UNSUP_LAB_IN_PAGE_MAP_ROWS", cls.in_page_max_rows),
+                   warm_up_umap=os.environ.get("UNSUP_LAB_WARM_UP_UMAP", "1").strip().lower()
+                   not in ("0", "false", "no", "off"))
