@@ -28,6 +28,7 @@ import numpy as np
 ACCEPT_K = 4  # a mixture asking for more components than this is read as covering non-Gaussian groups
 STABLE = 0.9  # mean ARI across bootstrap refits for a partition to count as reproducible
 CH_FINALISTS = 12  # how many of the most compact partitions get their stability measured
+ROWS_PER_PARAMETER = 1.0  # a family whose two-component mixture has more parameters than rows is not estimable
 
 
 def _score(candidate, name: str, worst: float) -> float:
@@ -35,9 +36,25 @@ def _score(candidate, name: str, worst: float) -> float:
     return float(value) if np.isfinite(value) else worst
 
 
-def _full_mixtures(candidates):
-    return [c for c in candidates if c.algorithm == "gmm" and c.config["covariance_type"] == "full"
+def _mixtures(candidates, covariance: str):
+    return [c for c in candidates if c.algorithm == "gmm" and c.config["covariance_type"] == covariance
             and np.isfinite(c.scores.get("icl", np.nan))]
+
+
+def estimable(mixtures) -> bool:
+    """Whether a family of mixtures can be fitted at all here: its two-component model has no more free
+    parameters than there are rows (beyond that BIC's approximation, and the fit, are meaningless)."""
+    pairs = [c for c in mixtures if c.k == 2]
+    return bool(pairs) and all(len(c.labels) >= ROWS_PER_PARAMETER * c.parameters for c in pairs)
+
+
+def mixture_family(candidates):
+    """The mixtures whose ICL decides k: full covariances where they are estimable, else one shared
+    (tied) covariance, the shape a linear discriminant assumes, with far fewer parameters."""
+    full = _mixtures(candidates, "full")
+    if estimable(full) or not _mixtures(candidates, "tied"):
+        return full, "full"
+    return _mixtures(candidates, "tied"), "tied"
 
 
 def finalists(candidates, count: int):
@@ -45,14 +62,14 @@ def finalists(candidates, count: int):
     if count >= len(candidates):
         return [c for c in candidates if c.k > 1]
     compact = sorted((c for c in candidates if c.k > 1), key=lambda c: -_score(c, "calinski_harabasz", -np.inf))
-    mixtures = sorted(_full_mixtures(candidates), key=lambda c: _score(c, "icl", np.inf))
+    mixtures = sorted(mixture_family(candidates)[0], key=lambda c: _score(c, "icl", np.inf))
     chosen = compact[:count]
     return chosen + [c for c in mixtures[:2] if c not in chosen and c.k > 1]
 
 
 def recommend(candidates):
     """The winner and why, in one sentence."""
-    mixtures = _full_mixtures(candidates)
+    mixtures, family = mixture_family(candidates)
     by_icl = min(mixtures, key=lambda c: c.scores["icl"]) if mixtures else None
     by_bic = min(mixtures, key=lambda c: c.scores["bic"]) if mixtures else None
     if by_icl is not None and by_icl.k == 1 and by_bic.k == 1:
@@ -61,8 +78,10 @@ def recommend(candidates):
     if by_icl is not None and 1 < by_icl.k <= ACCEPT_K:
         runner = min((c for c in mixtures if c.k != by_icl.k), key=lambda c: c.scores["icl"], default=None)
         margin = f" (next best k = {runner.k}, ICL {runner.scores['icl'] - by_icl.scores['icl']:+.0f})" if runner else ""
-        return by_icl, (f"{by_icl.title}: the best ICL of all {len(mixtures)} full mixtures{margin}, i.e. {by_icl.k} "
-                        f"elliptical groups explain the measurements best; silhouette "
+        shared = ("; with this few rows per measurement only one shared covariance can be estimated"
+                  if family == "tied" else "")
+        return by_icl, (f"{by_icl.title}: the best ICL of all {len(mixtures)} {family} mixtures{margin}, i.e. "
+                        f"{by_icl.k} elliptical groups explain the measurements best{shared}; silhouette "
                         f"{_score(by_icl, 'silhouette', np.nan):.2f}.")
     partitions = [c for c in candidates if c.k > 1]
     stable = [c for c in partitions if _score(c, "stability", 0.0) >= STABLE] or partitions
