@@ -1,6 +1,6 @@
 """A clustering tournament: algorithms x k x preparations, scored without labels, one recommendation.
 
-Candidates: k-means, Gaussian mixtures (full and diagonal covariances), Ward, spectral clustering
+Candidates: k-means, Gaussian mixtures (full, tied and diagonal covariances), Ward, spectral clustering
 (k = 2..k_max) and HDBSCAN (k comes out of the data), each on several preparations of the same
 measurements: standard or robust scaling, a log of the skewed positive columns, PCA whitening.
 Every candidate is scored by criteria that never see labels:
@@ -34,6 +34,7 @@ STABILITY_FINALISTS = 8
 SPECTRAL_NEIGHBOURS = 10
 SKEWNESS_FOR_LOG = 1.0
 MIXTURE_COVARIANCES = ("full", "tied", "diag")
+MIXTURE_RESTARTS = 1
 ALGORITHM_NAMES = {"kmeans": "k-means", "gmm": "Gaussian mixture", "agglomerative": "Ward",
                    "spectral": "spectral clustering", "hdbscan": "HDBSCAN"}
 
@@ -198,7 +199,7 @@ def _mixture(mixture_class, config: dict, X: np.ndarray, seed: int):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return mixture_class(config["n_components"], covariance_type=config["covariance_type"], random_state=seed,
-                             reg_covar=1e-5).fit(X)
+                             reg_covar=1e-5, n_init=MIXTURE_RESTARTS).fit(X)
 
 
 def assign(model, X_fit: np.ndarray, labels: np.ndarray, X: np.ndarray) -> np.ndarray:
