@@ -92,7 +92,7 @@ def test_default_features_keep_acids_and_drop_row_counters_restarted_per_group(t
     """Real tables: "malic_acid" ends in "id" but is a measurement; a counter 1..50 per group is a row number."""
     rng = np.random.default_rng(1)
     n = 200
-    table = pd.DataFrame({"index": np.tile(np.arange(1, 51), 4), "PatientID": rng.permutation(np.arange(n)) + 7,
+    table = pd.DataFrame({"index": np.tile(np.arange(1, 51), 4), "patientid": rng.permutation(np.arange(n)) + 7,
                           "malic_acid": rng.gamma(2.0, 1.0, n).round(2), "lipid": rng.normal(3, 1, n).round(1),
                           "width": rng.normal(5, 1, n), "group": np.repeat(list("abcd"), 50)})
     path = tmp_path / "chemistry.csv"
@@ -100,7 +100,7 @@ def test_default_features_keep_acids_and_drop_row_counters_restarted_per_group(t
     loaded = read_file(path)
     assert default_features(loaded, "group") == ["malic_acid", "lipid", "width"]
     reasons = {choice.name: choice.reason for choice in feature_choices(loaded, "group")}
-    assert "row number" in reasons["index"] and "id" in reasons["PatientID"]
+    assert "row number" in reasons["index"] and "id" in reasons["patientid"]
 
 
 def test_membership_sankey_links_every_row_between_consecutive_k():

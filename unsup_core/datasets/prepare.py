@@ -110,13 +110,13 @@ def counts_up_in_runs(column: pd.Series) -> bool:
 
 
 def _named_like_id(name: str) -> bool:
-    """id, patient_no, SampleID, subjectId: an id word as a token or a capitalised Id/ID at the end
-    (so "malic_acid" or "lipid" are not ids)."""
-    return bool(_name_tokens(name) & set(ID_NAME_HINTS)) or name.endswith(("ID", "Id"))
+    """id, patient_no, SampleID, subjectid: an id word as a token, or a name ending in "id"."""
+    return bool(_name_tokens(name) & set(ID_NAME_HINTS)) or name.lower().endswith("id")
 
 
 def _looks_like_id(name: str, column: pd.Series) -> bool:
-    """A row number (also one restarted per group), or integers named like an id, (nearly) all different."""
+    """A row number (also one restarted per group), or integers named like an id, (nearly) all different.
+    Integers only: "malic_acid" or "lipid" end in "id" but hold measured fractions."""
     if is_row_id(column) or counts_up_in_runs(column):
         return True
     present = column.dropna()
