@@ -8,7 +8,7 @@ fitted model. A last line times our mini-batch k-means (same first centres), the
 files, to reach the same inertia within 1%. ``rows()`` gives the line for ``bench/run_all.py``.
 
     python bench/kmeans_vs_sklearn.py [--rows 1000000] [--features 64] [--clusters 16] [--rounds 5]
-                                      [--threads N] [--device cpu|cuda|auto]
+                                      [--threads N] [--device cpu|cuda|auto] [--data blobs|uniform]
 """
 
 from __future__ import annotations
@@ -30,14 +30,22 @@ ITERATIONS = 20
 GOAL_RATIO = 1.5  # scikit-learn's time / ours
 
 
-def make_data(rows: int, features: int, clusters: int, seed: int = 0) -> np.ndarray:
-    """Gaussian blobs around random centres, float32, built in chunks to keep the peak low."""
+DATA = ("blobs", "uniform")
+
+
+def make_data(rows: int, features: int, clusters: int, seed: int = 0, kind: str = "blobs") -> np.ndarray:
+    """float32 rows built in chunks to keep the peak low: Gaussian blobs around ``clusters`` random
+    centres, or (``kind="uniform"``) uniform noise with no clusters at all, the hard case for any
+    k-means that skips distances."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(0, 4, (clusters, features)).astype(np.float32)
     X = np.empty((rows, features), dtype=np.float32)
     for start in range(0, rows, 100_000):
         stop = min(rows, start + 100_000)
-        X[start:stop] = centres[rng.integers(0, clusters, stop - start)] + rng.normal(0, 1, (stop - start, features))
+        if kind == "uniform":
+            X[start:stop] = rng.uniform(0, 1, (stop - start, features))
+        else:
+            X[start:stop] = centres[rng.integers(0, clusters, stop - start)] + rng.normal(0, 1, (stop - start, features))
     return X
 
 
@@ -75,7 +83,7 @@ def minibatch_to_reach(X: np.ndarray, init: np.ndarray, target: float, device: s
 
 
 def measure(rows: int = 1_000_000, features: int = 64, clusters: int = 16, rounds: int = 5, threads: int = 0,
-            device: str = "cpu", report=print) -> dict:
+            device: str = "cpu", data: str = "blobs", report=print) -> dict:
     """Alternating rounds of ours and scikit-learn's fit; the medians, their ratio and the mini-batch line."""
     import os
 
@@ -85,10 +93,10 @@ def measure(rows: int = 1_000_000, features: int = 64, clusters: int = 16, round
     threads = threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
     device = resolve_device(device)
-    X = make_data(rows, features, clusters)
+    X = make_data(rows, features, clusters, kind=data)
     generator = torch.Generator().manual_seed(0)
     init = seed_centers(torch.as_tensor(X[:100_000]), clusters, "k-means++", generator).numpy()
-    report(f"data {rows:,} x {features} float32, k = {clusters}, {ITERATIONS} Lloyd iterations, "
+    report(f"{data} {rows:,} x {features} float32, k = {clusters}, {ITERATIONS} Lloyd iterations, "
            f"{threads} threads, our device: {device}, load average {os.getloadavg()[0]:.1f}")
     with threadpool_limits(threads):
         ours(X[:20_000], init, device)  # warm-up: loads numba and its cached kernel
@@ -130,8 +138,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="0: all cores")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--data", default="blobs", choices=DATA)
     args = parser.parse_args()
-    measure(args.rows, args.features, args.clusters, args.rounds, args.threads, args.device)
+    measure(args.rows, args.features, args.clusters, args.rounds, args.threads, args.device, args.data)
 
 
 if __name__ == "__main__":

@@ -85,14 +85,39 @@ def test_kmeans_run_protocol_converges_and_snapshots_images():
     assert np.allclose(restored.estimator.cluster_centers_, algorithm.estimator.cluster_centers_)
 
 
-@pytest.mark.parametrize("estimator", [KMeans, MiniBatchKMeans])
-def test_the_numba_kernel_takes_the_same_lloyd_steps_as_torch(estimator, monkeypatch):
-    digits = load_dataset("digits").X
+def blobs(offset: float, n_samples: int = 3000, n_features: int = 5, seed: int = 0) -> np.ndarray:
+    """Six overlapping blobs around ``offset``: continuous values, so no exact ties."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 3, (6, n_features))
+    X = centres[rng.integers(0, 6, n_samples)] + rng.normal(0, 1, (n_samples, n_features)) + offset
+    return X.astype(np.float32)
+
+
+def test_the_numba_kernel_takes_exact_lloyd_steps(monkeypatch):
+    # Far from the origin, where ||x||^2 - 2 x.c + ||c||^2 in float32 loses digits (the torch
+    # path then misplaces a row now and then); the kernel centres the data and must agree with
+    # Lloyd's algorithm computed in float64 at every iteration.
+    monkeypatch.setattr(kmeans_estimator, "CPU_KERNEL_MIN_VALUES", 0)
+    X = blobs(offset=100)
+    model = KMeans(6, init="random", random_state=1).start(X)
+    for _ in range(8):
+        centres = model.cluster_centers_.astype(np.float64)
+        distances = ((X[:, None, :].astype(np.float64) - centres[None]) ** 2).sum(axis=-1)
+        exact = distances.argmin(axis=1)
+        model.iterate()
+        assert np.array_equal(model.labels_, exact)
+        assert model.inertia_ == pytest.approx(distances.min(axis=1).sum(), rel=1e-5)
+        means = np.stack([X[exact == j].astype(np.float64).mean(axis=0) for j in range(6)])
+        assert np.allclose(model.cluster_centers_, means, atol=1e-4)
+
+
+def test_minibatch_epochs_of_the_numba_kernel_match_torch(monkeypatch):
+    X = blobs(offset=0)
     steps = {}
     for path, threshold in (("torch", 2**62), ("numba", 0)):
         monkeypatch.setattr(kmeans_estimator, "CPU_KERNEL_MIN_VALUES", threshold)
-        model = estimator(10, init="random", random_state=1).start(digits)
-        steps[path] = [model.iterate() for _ in range(8)]
+        model = MiniBatchKMeans(6, init="random", random_state=1, batch_size=256).start(X)
+        steps[path] = [model.iterate() for _ in range(5)]
         steps[path + " labels"], steps[path + " centres"] = model.labels_.copy(), model.cluster_centers_
     assert np.array_equal(steps["torch labels"], steps["numba labels"])
     assert np.allclose(steps["torch centres"], steps["numba centres"], atol=1e-4)
@@ -101,10 +126,24 @@ def test_the_numba_kernel_takes_the_same_lloyd_steps_as_torch(estimator, monkeyp
         assert ours["inertia"] == pytest.approx(theirs["inertia"], rel=1e-5)
 
 
+def test_the_numba_kernel_bounds_never_keep_a_row_from_a_nearer_centre(monkeypatch):
+    # Digits: pixel values with many exact ties. Each iteration, every row's centre must be a
+    # nearest one (checked in float64), whether its distances were measured or skipped by the bounds.
+    monkeypatch.setattr(kmeans_estimator, "CPU_KERNEL_MIN_VALUES", 0)
+    X = load_dataset("digits").X
+    model = KMeans(10, init="random", random_state=1).start(X)
+    for _ in range(12):
+        centres = model.cluster_centers_.astype(np.float64)
+        model.iterate()
+        distances = ((X[:, None, :].astype(np.float64) - centres[None]) ** 2).sum(axis=-1)
+        own = distances[np.arange(len(X)), model.labels_]
+        assert (own <= distances.min(axis=1) + 1e-4).all()
+        assert model.inertia_ == pytest.approx(own.sum(), rel=1e-5)
+
+
 def test_the_numba_kernel_matches_scikit_learn_lloyd(monkeypatch):
     monkeypatch.setattr(kmeans_estimator, "CPU_KERNEL_MIN_VALUES", 0)
-    rng = np.random.default_rng(0)
-    X = (rng.normal(0, 3, (6, 5))[rng.integers(0, 6, 3000)] + rng.normal(0, 1, (3000, 5)) + 100).astype(np.float32)
+    X = blobs(offset=100)
     init = X[:6].copy()
     ours = KMeans(6, init=init, max_iter=15, tol=0.0).fit(X)
     theirs = SklearnKMeans(6, init=init, n_init=1, max_iter=15, tol=0.0, algorithm="lloyd").fit(X)

@@ -13,8 +13,10 @@ that stay are never read; the inertia follows from the per-cluster sums too:
     sum_{i in j} ||x_i - c||^2 = Q_j - 2 (c - o).S_j + n_j ||c - o||^2,
 with S_j, Q_j the sums of x - o and ||x - o||^2 over the cluster's rows, o the data's mean
 (centring keeps the cancellation as small as the spread allows, as scikit-learn's centring does).
-Sums are float64; distances float32 differences (not the ||x||^2 - 2 x.c trick, which loses the
-bound's precision far from the origin), widened by ``BOUND_SLACK`` so rounding never makes a bound lie.
+Sums are float64. Distances to every centre come from ||x - o||^2 - 2 (x - o).(c - o) + ||c - o||^2
+in float32 (one multiply-add per value, and centred as scikit-learn centres); the bounds are widened
+by the worst-case rounding error of those dot products and by ``BOUND_SLACK``, so rounding never
+makes a bound lie.
 
 Kernels are compiled once and cached on disk (``cache=True``): the first use on a machine pays
 the compilation, later processes load it in a fraction of a second.
@@ -30,12 +32,14 @@ PARTS_PER_THREAD = 8  # rows are split into this many parts per thread, each wit
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def assign_rows(X, origin, centers, shift, half_gap, labels, upper, lower, sums, squares, counts, changed):
+def assign_rows(X, origin, centers, centred, centred_norms, shift, half_gap, labels, upper, lower,
+                sums, squares, counts, changed):
     """One assignment pass; updates labels, bounds and per-part changes to the cluster sums in place.
 
-    X [N, D] float32; origin [D] float32; centers [k, D] float32; shift [k] (how far each centre
-    moved since the bounds were set); half_gap [k] (half the distance to the nearest other centre);
-    labels [N] int32 (-1: not assigned yet, so compared with every centre); upper, lower [N] float64.
+    X [N, D] float32; origin o [D] float32; centers [k, D] float32, ``centred`` = centers - o and
+    their squared norms [k]; shift [k] (how far each centre moved since the bounds were set);
+    half_gap [k] (half the distance to the nearest other centre); labels [N] int32 (-1: not
+    assigned yet, so compared with every centre); upper, lower [N] float64.
     Outputs per part p: sums [P, k, D] float64 (change of sum(x - o)), squares [P, k] (change of
     sum ||x - o||^2), counts [P, k] int64 (change of rows), changed [P] (rows that moved).
     """
@@ -48,11 +52,16 @@ def assign_rows(X, origin, centers, shift, half_gap, labels, upper, lower, sums,
             runner_up, largest, largest_at = largest, shift[j], j
         elif shift[j] > runner_up:
             runner_up = shift[j]
+    # A float32 dot product of length d is off by at most d * 2^-24 * ||a|| ||b|| (Higham), so a
+    # squared distance from the norms is off by at most this share of ||x - o||^2 + ||c - o||^2.
+    dot_error = d * 2.0**-24 * 2
+    largest_norm = centred_norms.max()
     rows_per_part = (n + n_parts - 1) // n_parts
     for part in prange(n_parts):
         sums[part] = 0.0
         squares[part] = 0.0
         counts[part] = 0
+        row = np.empty(d, dtype=np.float32)
         moved = 0
         for i in range(part * rows_per_part, min(n, (part + 1) * rows_per_part)):
             old = labels[i]
@@ -70,32 +79,36 @@ def assign_rows(X, origin, centers, shift, half_gap, labels, upper, lower, sums,
                     upper[i] = u
                     lower[i] = l
                     continue
+            # Every centre: ||x - c||^2 = ||x - o||^2 - 2 (x - o).(c - o) + ||c - o||^2, one
+            # multiply-add per value (centred, so the norms stay as small as the data's spread).
+            row_norm = np.float32(0.0)
+            for f in range(d):
+                row[f] = X[i, f] - origin[f]
+                row_norm += row[f] * row[f]
             best, second, new = np.inf, np.inf, 0
             for j in range(k):
-                distance2 = np.float32(0.0)
+                dot = np.float32(0.0)
                 for f in range(d):
-                    difference = X[i, f] - centers[j, f]
-                    distance2 += difference * difference
-                if distance2 < best:
-                    second, best, new = best, distance2, j
-                elif distance2 < second:
-                    second = distance2
-            upper[i] = np.sqrt(np.float64(best)) * (1 + BOUND_SLACK)
-            lower[i] = np.sqrt(np.float64(second)) * (1 - BOUND_SLACK)
+                    dot += row[f] * centred[j, f]
+                score = centred_norms[j] - 2.0 * dot
+                if score < best:
+                    second, best, new = best, score, j
+                elif score < second:
+                    second = score
+            error = dot_error * (row_norm + largest_norm)
+            upper[i] = np.sqrt(max(best + row_norm + error, 0.0)) * (1 + BOUND_SLACK)
+            lower[i] = np.sqrt(max(second + row_norm - error, 0.0)) * (1 - BOUND_SLACK)
             if new != old:
                 labels[i] = new
                 moved += 1
-                square = 0.0
                 for f in range(d):
-                    centred = np.float64(X[i, f] - origin[f])
-                    square += centred * centred
-                    sums[part, new, f] += centred
+                    sums[part, new, f] += row[f]
                     if old >= 0:
-                        sums[part, old, f] -= centred
-                squares[part, new] += square
+                        sums[part, old, f] -= row[f]
+                squares[part, new] += row_norm
                 counts[part, new] += 1
                 if old >= 0:
-                    squares[part, old] -= square
+                    squares[part, old] -= row_norm
                     counts[part, old] -= 1
         changed[part] = moved
 
@@ -233,8 +246,11 @@ class LloydState:
         shift = np.zeros(len(centers)) if self._bound_centers is None else \
             np.sqrt(((centers.astype(np.float64) - self._bound_centers) ** 2).sum(axis=1))
         with _threads(self.n_threads):
-            assign_rows(self.X, self.origin, centers, shift, half_gaps(centers), self.labels, self.upper,
-                        self.lower, self._part_sums, self._part_squares, self._part_counts, self._changed)
+            centred = centers - self.origin
+            centred_norms = (centred.astype(np.float64) ** 2).sum(axis=1)
+            assign_rows(self.X, self.origin, centers, centred, centred_norms, shift, half_gaps(centers),
+                        self.labels, self.upper, self.lower, self._part_sums, self._part_squares,
+                        self._part_counts, self._changed)
         self._bound_centers = centers.astype(np.float64)
         self.sums += self._part_sums.sum(axis=0)
         self.squares += self._part_squares.sum(axis=0)
