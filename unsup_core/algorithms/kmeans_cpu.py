@@ -134,42 +134,40 @@ def column_moments(X, n_parts):
     return sums.sum(axis=0), squares.sum(axis=0)
 
 
-@njit(parallel=True, fastmath=FAST, cache=True)
-def minibatch_epoch(X, order, centers, counts, batch_size, n_parts):
+@njit(fastmath=FAST, cache=True)
+def minibatch_epoch(X, order, centers, counts, batch_size):
     """One epoch of mini-batch k-means (Sculley 2010) over the rows ``order``, updating ``centers``
     [k, D] float32 and ``counts`` [k] (rows each centre has received) in place.
 
-    Each batch is assigned to the current centres in ``n_parts`` parallel parts; then every centre
-    that received n_c rows moves towards their mean by n_c / N_c, N_c its count so far.
+    Each batch is assigned to the current centres; then every centre that received n_c rows moves
+    towards their mean by n_c / N_c, N_c its count so far. One thread: a batch is too little work
+    to share (on a busy machine, waiting for the second thread at every batch took 10x longer).
     """
     k, d = centers.shape
+    sums = np.zeros((k, d))
+    received = np.zeros(k)
     for start in range(0, len(order), batch_size):
-        stop = min(len(order), start + batch_size)
-        rows_per_part = (stop - start + n_parts - 1) // n_parts
-        sums = np.zeros((n_parts, k, d))
-        received = np.zeros((n_parts, k))
-        for part in prange(n_parts):
-            for position in range(start + part * rows_per_part, min(stop, start + (part + 1) * rows_per_part)):
-                i = order[position]
-                best, nearest = np.inf, 0
-                for j in range(k):
-                    distance2 = np.float32(0.0)
-                    for f in range(d):
-                        difference = X[i, f] - centers[j, f]
-                        distance2 += difference * difference
-                    if distance2 < best:
-                        best, nearest = distance2, j
+        sums[:] = 0.0
+        received[:] = 0.0
+        for position in range(start, min(len(order), start + batch_size)):
+            i = order[position]
+            best, nearest = np.inf, 0
+            for j in range(k):
+                distance2 = np.float32(0.0)
                 for f in range(d):
-                    sums[part, nearest, f] += X[i, f]
-                received[part, nearest] += 1
-        batch_sums = sums.sum(axis=0)
-        batch_counts = received.sum(axis=0)
+                    difference = X[i, f] - centers[j, f]
+                    distance2 += difference * difference
+                if distance2 < best:
+                    best, nearest = distance2, j
+            for f in range(d):
+                sums[nearest, f] += X[i, f]
+            received[nearest] += 1
         for j in range(k):
-            if batch_counts[j] > 0:
-                counts[j] += batch_counts[j]
-                step = batch_counts[j] / counts[j]
+            if received[j] > 0:
+                counts[j] += received[j]
+                step = received[j] / counts[j]
                 for f in range(d):
-                    centers[j, f] += step * (batch_sums[j, f] / batch_counts[j] - centers[j, f])
+                    centers[j, f] += step * (sums[j, f] / received[j] - centers[j, f])
 
 
 def finite_mean_and_variance(X: np.ndarray, n_threads: int) -> tuple[np.ndarray, float] | None:
@@ -205,13 +203,6 @@ class _threads:
 
         self.chunksize.__exit__(*exc)
         numba.set_num_threads(self.previous)
-
-
-def run_minibatch_epoch(X: np.ndarray, order: np.ndarray, centers: np.ndarray, counts: np.ndarray,
-                        batch_size: int, n_threads: int) -> None:
-    """:func:`minibatch_epoch` on ``n_threads`` threads (centers float32 and counts float64, in place)."""
-    with _threads(n_threads):
-        minibatch_epoch(X, order, centers, counts, batch_size, max(1, min(n_threads, batch_size // 256)))
 
 
 class LloydState:

@@ -334,11 +334,10 @@ class MiniBatchKMeans(_TorchKMeansBase):
 
     def _numba_epoch(self, order: np.ndarray) -> None:
         """The same epoch in one numba call (per batch, torch's few-microsecond operations add up)."""
-        from unsup_core.algorithms.kmeans_cpu import run_minibatch_epoch
+        from unsup_core.algorithms.kmeans_cpu import minibatch_epoch
 
         counts = self._counts.double().numpy()
-        run_minibatch_epoch(self._X.numpy(), order, self._centers.numpy(), counts, self.batch_size,
-                            torch.get_num_threads())
+        minibatch_epoch(self._X.numpy(), order, self._centers.numpy(), counts, self.batch_size)
         self._counts.copy_(torch.from_numpy(counts))
 
     def _assign_all(self) -> tuple[float, int]:
