@@ -59,13 +59,14 @@ def assign_rows(X, origin, centers, centred, centred_norms, shift, half_gap, lab
     # squared distance from the norms is off by at most this share of ||x - o||^2 + ||c - o||^2.
     dot_error = d * 2.0**-24 * 2
     sum_error = (d + 2) * 2.0**-24  # a float32 sum of d squared differences, relative
-    largest_norm = centred_norms.max()
+    largest_norm = np.float64(centred_norms.max())
     rows_per_part = (n + n_parts - 1) // n_parts
     for part in prange(n_parts):
         sums[part] = 0.0
         squares[part] = 0.0
         counts[part] = 0
         row = np.empty(d, dtype=np.float32)
+        scores = np.empty(k, dtype=np.float32)
         moved = 0
         for i in range(part * rows_per_part, min(n, (part + 1) * rows_per_part)):
             old = labels[i]
@@ -89,12 +90,15 @@ def assign_rows(X, origin, centers, centred, centred_norms, shift, half_gap, lab
             for f in range(d):
                 row[f] = X[i, f] - origin[f]
                 row_norm += row[f] * row[f]
-            best, second, new = np.inf, np.inf, 0
+            # Dot products first, the comparisons after: interleaving the two made it 1.3-1.6x slower.
             for j in range(k):
                 dot = np.float32(0.0)
                 for f in range(d):
                     dot += row[f] * centred[j, f]
-                score = centred_norms[j] - 2.0 * dot
+                scores[j] = centred_norms[j] - np.float32(2.0) * dot
+            best, second, new = np.inf, np.inf, 0
+            for j in range(k):
+                score = scores[j]
                 if score < best:
                     second, best, new = best, score, j
                 elif score < second:
@@ -107,11 +111,11 @@ def assign_rows(X, origin, centers, centred, centred_norms, shift, half_gap, lab
                 moved += 1
                 for f in range(d):
                     sums[part, new, f] += row[f]
-                    if old >= 0:
-                        sums[part, old, f] -= row[f]
                 squares[part, new] += row_norm
                 counts[part, new] += 1
                 if old >= 0:
+                    for f in range(d):
+                        sums[part, old, f] -= row[f]
                     squares[part, old] -= row_norm
                     counts[part, old] -= 1
         changed[part] = moved
@@ -242,7 +246,7 @@ class LloydState:
             np.sqrt(((centers.astype(np.float64) - self._bound_centers) ** 2).sum(axis=1))
         with _threads(self.n_threads):
             centred = centers - self.origin
-            centred_norms = (centred.astype(np.float64) ** 2).sum(axis=1)
+            centred_norms = (centred.astype(np.float64) ** 2).sum(axis=1).astype(np.float32)
             assign_rows(self.X, self.origin, centers, centred, centred_norms, shift, half_gaps(centers),
                         self.labels, self.upper, self.lower, self._part_sums, self._part_squares,
                         self._part_counts, self._changed)
