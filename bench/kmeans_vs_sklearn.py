@@ -42,10 +42,11 @@ def make_data(rows: int, features: int, clusters: int, seed: int = 0, kind: str 
     X = np.empty((rows, features), dtype=np.float32)
     for start in range(0, rows, 100_000):
         stop = min(rows, start + 100_000)
+        size = (stop - start, features)
         if kind == "uniform":
-            X[start:stop] = rng.uniform(0, 1, (stop - start, features))
+            X[start:stop] = rng.uniform(0, 1, size)
         else:
-            X[start:stop] = centres[rng.integers(0, clusters, stop - start)] + rng.normal(0, 1, (stop - start, features))
+            X[start:stop] = centres[rng.integers(0, clusters, stop - start)] + rng.normal(0, 1, size)
     return X
 
 

@@ -32,6 +32,7 @@ BOUND_SLACK = 1e-4  # relative, on top of the worst-case rounding of each distan
 # assumption: bounds start at infinity, and with one centre the second-nearest distance stays there.
 FAST = {"reassoc", "contract", "nsz"}
 PARTS_PER_THREAD = 8  # rows are split into this many parts per thread, each with its own partial sums
+PART_SUMS_BYTES = 32 << 20
 
 
 @njit(parallel=True, fastmath=FAST, cache=True)
@@ -217,7 +218,10 @@ class LloydState:
         self.origin = origin.astype(np.float32)
         self.n_threads = n_threads
         n, d = X.shape
-        n_parts = max(1, min(self.n_threads * PARTS_PER_THREAD, n // 1024))
+        # Each part has its own float64 sums [k, D]: at most PART_SUMS_BYTES of them (k = 256 centres
+        # of 64 x 64 images would otherwise take 134 MB), but at least one part per thread.
+        n_parts = min(self.n_threads * PARTS_PER_THREAD, max(self.n_threads, PART_SUMS_BYTES // (8 * n_clusters * d)))
+        n_parts = max(1, min(n_parts, n // 1024))
         self.labels = np.full(n, -1, dtype=np.int32)
         self.upper = np.full(n, np.inf)
         self.lower = np.zeros(n)
