@@ -24,6 +24,9 @@ the compilation, later processes load it in a fraction of a second.
 
 from __future__ import annotations
 
+import contextlib
+
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -178,7 +181,7 @@ def minibatch_epoch(X, order, centers, counts, batch_size):
 def finite_mean_and_variance(X: np.ndarray, n_threads: int) -> tuple[np.ndarray, float] | None:
     """(Mean of each column [D], the columns' variance averaged over columns), or None when ``X``
     holds a NaN or an infinity: validation and the statistics k-means needs in one pass."""
-    with _threads(n_threads):
+    with using_threads(n_threads):
         sums, squares = column_moments(X, max(1, min(n_threads * PARTS_PER_THREAD, len(X) // 1024)))
     if not (np.isfinite(sums).all() and np.isfinite(squares).all()):
         return None
@@ -186,28 +189,17 @@ def finite_mean_and_variance(X: np.ndarray, n_threads: int) -> tuple[np.ndarray,
     return mean, float(np.maximum(squares / len(X) - mean**2, 0).mean())
 
 
-class _threads:
+@contextlib.contextmanager
+def using_threads(count: int):
     """Run numba's parallel loops on ``count`` threads (numba's setting is per calling thread),
     handing out parts one by one so that a core busy with other work simply takes fewer."""
-
-    def __init__(self, count: int) -> None:
-        import numba
-
-        self.count = max(1, min(count, numba.config.NUMBA_NUM_THREADS))
-
-    def __enter__(self) -> None:
-        import numba
-
-        self.previous = numba.get_num_threads()
-        numba.set_num_threads(self.count)
-        self.chunksize = numba.parallel_chunksize(1)
-        self.chunksize.__enter__()
-
-    def __exit__(self, *exc) -> None:
-        import numba
-
-        self.chunksize.__exit__(*exc)
-        numba.set_num_threads(self.previous)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(count, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        with numba.parallel_chunksize(1):
+            yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 class LloydState:
@@ -248,9 +240,9 @@ class LloydState:
         centers = np.ascontiguousarray(centers, dtype=np.float32)
         shift = np.zeros(len(centers)) if self._bound_centers is None else \
             np.sqrt(((centers.astype(np.float64) - self._bound_centers) ** 2).sum(axis=1))
-        with _threads(self.n_threads):
-            centred = centers - self.origin
-            centred_norms = (centred.astype(np.float64) ** 2).sum(axis=1).astype(np.float32)
+        centred = centers - self.origin
+        centred_norms = (centred.astype(np.float64) ** 2).sum(axis=1).astype(np.float32)
+        with using_threads(self.n_threads):
             assign_rows(self.X, self.origin, centers, centred, centred_norms, shift, half_gaps(centers),
                         self.labels, self.upper, self.lower, self._part_sums, self._part_squares,
                         self._part_counts, self._changed)
