@@ -25,6 +25,7 @@ the compilation, later processes load it in a fraction of a second.
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import numba
 import numpy as np
@@ -189,17 +190,26 @@ def finite_mean_and_variance(X: np.ndarray, n_threads: int) -> tuple[np.ndarray,
     return mean, float(np.maximum(squares / len(X) - mean**2, 0).mean())
 
 
+_ONE_PARALLEL_KERNEL_AT_A_TIME = threading.Lock()
+
+
 @contextlib.contextmanager
 def using_threads(count: int):
     """Run numba's parallel loops on ``count`` threads (numba's setting is per calling thread),
-    handing out parts one by one so that a core busy with other work simply takes fewer."""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(count, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        with numba.parallel_chunksize(1):
-            yield
-    finally:
-        numba.set_num_threads(previous)
+    handing out parts one by one so that a core busy with other work simply takes fewer.
+
+    One parallel kernel at a time per process: where numba has neither OpenMP nor TBB, its
+    fallback thread pool aborts the process when two threads (two sessions of a server) launch
+    kernels at once; and two at once would only share the same cores anyway.
+    """
+    with _ONE_PARALLEL_KERNEL_AT_A_TIME:
+        previous = numba.get_num_threads()
+        numba.set_num_threads(max(1, min(count, numba.config.NUMBA_NUM_THREADS)))
+        try:
+            with numba.parallel_chunksize(1):
+                yield
+        finally:
+            numba.set_num_threads(previous)
 
 
 class LloydState:
