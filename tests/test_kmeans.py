@@ -3,8 +3,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from tests.estimator_checks import scikit_learn_checks
 from unsup_core.algorithms import get_algorithm, kmeans_estimator
 from unsup_core.algorithms.kmeans_estimator import KMeans, MiniBatchKMeans
 from unsup_core.datasets import load_dataset
@@ -164,10 +164,6 @@ def test_scikit_learn_contract(estimator):
         copy.predict(digits[:, :3])
 
 
-NOT_CHECKED = {"check_array_api_input": "array-API namespaces (cupy, torch arrays) are not accepted; numpy is"}
-
-
-@parametrize_with_checks([KMeans(3, max_iter=20), MiniBatchKMeans(3, max_iter=5, batch_size=32)],
-                         expected_failed_checks=lambda estimator: NOT_CHECKED)
+@scikit_learn_checks([KMeans(3, max_iter=20), MiniBatchKMeans(3, max_iter=5, batch_size=32)])
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
