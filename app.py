@@ -5,6 +5,8 @@ from pathlib import Path
 import streamlit as st
 
 from pages import access, services
+from unsup_core.analysis.page_maps import start_umap_warm_up
+from unsup_core.errors import UserError
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -22,6 +24,13 @@ navigation = st.navigation([
     st.Page(services.SOM_PAGE, title="SOM", icon=":material/grid_on:"),
 ])
 
+try:  # a lab on several machines needs its database and Ray cluster: say so rather than fail on every page
+    services.executor()
+except UserError as error:
+    st.error(str(error))
+    st.stop()
+# UMAP's numba code compiles once per server, in the background, so no click ever waits for it.
+start_umap_warm_up()
 access.identify()
 with st.sidebar:
     services.sidebar_status()

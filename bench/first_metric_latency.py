@@ -29,12 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from unsup_core.runs.executor import LocalExecutor, request_stop
+from unsup_core.runs.spec import make_spec
+from unsup_core.runs.store import RunStore
 
-from unsup_core.runs.executor import LocalExecutor, request_stop  # noqa: E402
-from unsup_core.runs.spec import make_spec  # noqa: E402
-from unsup_core.runs.store import RunStore  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 GOAL_SECONDS = 1.0
 # (algorithm, dataset, config, the form field that shows its form is drawn, its loss chart's title)
@@ -144,6 +143,7 @@ def through_browser(repeats: int, cases=CASES) -> dict[str, dict[str, list[float
         return "skipped: no Chromium at /usr/bin/chromium"
     from playwright.sync_api import expect, sync_playwright
 
+    sys.path.insert(0, str(ROOT))  # the browser tests' helpers
     from tests.e2e.conftest import CHROMIUM_ARGS, wait_until_rendered
     from tests.e2e.helpers import LAST_STEP, choose
     from unsup_core.algorithms import get_algorithm

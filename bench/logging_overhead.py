@@ -20,19 +20,16 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from unsup_core.algorithms import get_algorithm  # noqa: E402
-from unsup_core.config import parse_assignments  # noqa: E402
-from unsup_core.datasets import load_dataset  # noqa: E402
-from unsup_core.device import resolve_device  # noqa: E402
-from unsup_core.runs.loop import run_loop  # noqa: E402
-from unsup_core.runs.spec import make_spec  # noqa: E402
-from unsup_core.runs.store import RunStore  # noqa: E402
-from unsup_core.runs.worker import StopFlags, StoreRecorder, limit_threads  # noqa: E402
-from unsup_core.sample_quality import load_or_train_scorer  # noqa: E402
+from unsup_core.algorithms import get_algorithm
+from unsup_core.config import parse_assignments
+from unsup_core.datasets import load_dataset
+from unsup_core.device import resolve_device
+from unsup_core.runs.loop import run_loop
+from unsup_core.runs.spec import make_spec
+from unsup_core.runs.store import RunStore
+from unsup_core.runs.worker import StopFlags, StoreRecorder, limit_threads
+from unsup_core.sample_quality import load_or_train_scorer
 
 
 def fresh(args, device: str):

@@ -13,18 +13,14 @@ give the reference. Each model trains with its default config for the same numbe
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from unsup_core.algorithms import get_algorithm  # noqa: E402
-from unsup_core.datasets import load_dataset  # noqa: E402
-from unsup_core.device import resolve_device  # noqa: E402
-from unsup_core.generative_metrics import find_modes, mode_coverage  # noqa: E402
-from unsup_core.runs.worker import limit_threads  # noqa: E402
-from unsup_core.sample_quality import load_or_train_scorer  # noqa: E402
+from unsup_core.algorithms import get_algorithm
+from unsup_core.datasets import load_dataset
+from unsup_core.device import resolve_device
+from unsup_core.generative_metrics import find_modes, mode_coverage
+from unsup_core.runs.worker import limit_threads
+from unsup_core.sample_quality import load_or_train_scorer
 
 IMAGE_MODELS = [("vae", {}), ("vae", {"architecture": "conv", "latent_dim": 16}), ("dcgan", {}),
                 ("wgan_gp", {}), ("pixelcnn", {})]

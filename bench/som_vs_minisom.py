@@ -4,8 +4,9 @@ Both train the same map (size, sigma, learning rate, schedules, neighbourhood) f
 weights (minisom's PCA initialisation) for the same number of sample updates, in the same process,
 each timed from the raw array to a trained map (construction and initialisation included);
 rounds alternate between the two so machine noise hits both alike, and each round uses its own seed.
-Reported: median wall and CPU seconds, mean QE/TE over the rounds, and the speed ratios (CPU time
-is the steadier measure on a shared machine: both sides run on one core). Target: >= 25x faster at
+Reported: median wall and CPU (process) seconds, mean QE/TE over the rounds, and both speed ratios
+(CPU time is the steadier measure on a shared machine: both sides run on one core, numpy's BLAS held
+to one thread). ``rows()`` gives the lines for ``bench/run_all.py``. Target: >= 25x faster at
 equal or lower quantization error on CPU. With a GPU (``--device auto`` finds it) it also reports the
 batched SOM on 100,000 samples and a 40 x 40 map, next to minisom's time extrapolated from a slice.
 
@@ -17,18 +18,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from unsup_core.algorithms.som_estimator import SOM  # noqa: E402
-from unsup_core.algorithms.som_grid import MINISOM_LR_DECAY, MINISOM_SIGMA_DECAY  # noqa: E402
-from unsup_core.datasets import load_dataset  # noqa: E402
-from unsup_core.device import resolve_device  # noqa: E402
+from unsup_core.algorithms.som_estimator import SOM
+from unsup_core.algorithms.som_grid import MINISOM_LR_DECAY, MINISOM_SIGMA_DECAY
+from unsup_core.datasets import load_dataset
+from unsup_core.device import resolve_device
 
 SCHEDULES = {
     # sigma from half the map down to 1, learning rate from 0.5 down to 0: what a careful user runs.
@@ -84,14 +81,23 @@ def default_batch_size(size: int) -> int:
 
 def compare(X: np.ndarray, size: int, schedule: str, epochs: int, rounds: int, batch_size: int | None,
             device: str) -> dict:
+    """Alternating rounds, with numpy's BLAS (and any OpenMP pool) held to one thread for both sides.
+
+    Without that, the BLAS threads minisom's numpy calls wake keep spinning for a while after each
+    call and their CPU time lands on whichever side is timed next: it was most of the gap between
+    our wall-time and CPU-time ratios (the batched SOM itself runs on the calling thread only).
+    """
+    from threadpoolctl import threadpool_limits
+
     params = map_params(size, schedule)
     n_updates = epochs * len(X)
     batch_size = batch_size or default_batch_size(size)
-    train_batched(X, params, len(X), 0, batch_size, device)  # warm-up: torch's lazy set-up, caches
     theirs, ours = [], []
-    for seed in range(rounds):
-        theirs.append(train_minisom(X, params, n_updates, seed))
-        ours.append(train_batched(X, params, n_updates, seed, batch_size, device))
+    with threadpool_limits(1):
+        train_batched(X, params, len(X), 0, batch_size, device)  # warm-up: torch's lazy set-up, caches
+        for seed in range(rounds):
+            theirs.append(train_minisom(X, params, n_updates, seed))
+            ours.append(train_batched(X, params, n_updates, seed, batch_size, device))
     result = {"size": size, "schedule": schedule, "n_updates": n_updates, "batch_size": batch_size}
     for name, runs in (("minisom", theirs), ("batched", ours)):
         result[name] = {"seconds": statistics.median(r[0] for r in runs), "cpu": statistics.median(r[1] for r in runs),
@@ -110,6 +116,24 @@ def print_result(r: dict) -> None:
           f"batched B={r['batch_size']} {b['seconds']:5.3f} s (cpu {b['cpu']:5.3f}) QE {b['qe']:.4f} "
           f"TE {b['te']:.4f} | {r['ratio']:4.1f}x wall, {r['cpu_ratio']:4.1f}x cpu, "
           f"QE {'<=' if r['qe_ok'] else '>'} {verdict}", flush=True)
+
+
+def rows(quick: bool = False) -> list[dict]:
+    """Lines for ``bench/run_all.py``: wall and CPU seconds of minisom / ours on digits, 10x10 and 20x20
+    (linear schedule, 50 passes; ``quick``: 20 passes, 1 round), goal >= 25x at equal or lower QE."""
+    import torch
+
+    torch.set_num_threads(1)
+    X = load_dataset("digits").X
+    table = []
+    for size in (10, 20):
+        r = compare(X, size, "linear", 20 if quick else 50, 1 if quick else 3, None, "cpu")
+        for clock, key, ratio in (("wall", "seconds", r["ratio"]), ("CPU", "cpu", r["cpu_ratio"])):
+            table.append({"figure": f"SOM {size}x{size} on digits vs minisom, {r['n_updates']:,} updates: {clock} s "
+                                    f"(QE {r['batched']['qe']:.4f} vs {r['minisom']['qe']:.4f})",
+                          "ours": r["batched"][key], "reference": r["minisom"][key], "ratio": ratio,
+                          "goal": f">= {TARGET_RATIO:.0f}, QE <=", "met": ratio >= TARGET_RATIO and r["qe_ok"]})
+    return table
 
 
 def gpu_scale(device: str, n_samples: int, size: int, batch_size: int, minisom_slice: int) -> None:

@@ -20,16 +20,13 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
 
-import torch  # noqa: E402
-
-from unsup_core.runs.loop import run_loop  # noqa: E402
-from unsup_core.runs.spec import make_spec  # noqa: E402
-from unsup_core.runs.store import RunStore  # noqa: E402
-from unsup_core.runs.worker import StopFlags, StoreRecorder  # noqa: E402
+from unsup_core.runs.loop import run_loop
+from unsup_core.runs.spec import make_spec
+from unsup_core.runs.store import RunStore
+from unsup_core.runs.worker import StopFlags, StoreRecorder
 
 FLUSH_INTERVAL = 0.5
 

@@ -20,12 +20,10 @@ import time
 import zipfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+import pandas as pd
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from unsup_core.settings import FileLimits  # noqa: E402
+from unsup_core.settings import FileLimits
 
 LIMITS = FileLimits()
 COLUMNS = 10

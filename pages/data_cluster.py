@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from pages import access, services
@@ -15,7 +16,7 @@ from unsup_core.analysis.tournament_table import tournament_options
 from unsup_core.config import describe, to_dict
 from unsup_core.datasets import Dataset
 from unsup_core.errors import UserError
-from unsup_core.runs.spec import make_spec
+from unsup_core.runs.spec import HELPER as HELPER_PURPOSE, make_spec
 from unsup_core.runs.store import RunNotFound, RunRecord
 from unsup_core.snapshots import TournamentSnapshot
 from unsup_core.viz import snapshot_panels
@@ -27,9 +28,17 @@ CANDIDATE_RUN_KEY = "data.candidate_run"
 K_FIELDS = ("n_clusters", "n_components")
 
 
-def submit_run(algorithm: str, config: dict, options: dict, steps: int | None = None) -> RunRecord | None:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def run_arrays(run_id: str) -> dict[str, np.ndarray]:
+    """The last snapshot of a finished run (it never changes again)."""
+    latest = services.store().load_snapshot(run_id)
+    return {} if latest is None else latest[1]
+
+
+def submit_run(algorithm: str, config: dict, options: dict, steps: int | None = None,
+               purpose: str = "") -> RunRecord | None:
     try:
-        spec = make_spec(algorithm, "file", config, dataset_options=options, steps=steps)
+        spec = make_spec(algorithm, "file", config, dataset_options=options, steps=steps, purpose=purpose)
         run_id = access.start_run(spec)
     except UserError as error:
         st.error(str(error))
@@ -51,7 +60,7 @@ def choose_k_section(options: dict, data: Dataset, runs: list[RunRecord]) -> Non
                    "preparations (scaling, log of skewed columns, whitening) against each other, scored without "
                    "labels, and recommends one (or says there is no structure).")
         if st.button("Choose for me", key="data.sweep", disabled=data.n_samples < 3):
-            run = submit_run("tournament", config, tournament_data)
+            run = submit_run("tournament", config, tournament_data, purpose=HELPER_PURPOSE)
         if run is None:
             return
     if run.is_active:

@@ -12,7 +12,7 @@ import streamlit as st
 from pages import access, services
 from unsup_core.datasets import Dataset, coerce_options, get_entry
 from unsup_core.datasets.file_dataset import COLOUR_CHOICES, FILE_OPTION_LIMITS, FILE_OPTIONS, prepare_file
-from unsup_core.datasets.prepare import (MISSING_CHOICES, SCALING_CHOICES, default_features, skewed_columns,
+from unsup_core.datasets.prepare import (MISSING_CHOICES, SCALING_CHOICES, feature_choices, skewed_columns,
                                          suggested_label)
 from unsup_core.datasets.report import LoadedFile, describe_delimiter
 from unsup_core.datasets.uploads import add_upload
@@ -150,12 +150,19 @@ def prepare_section(loaded: LoadedFile, path: str, key_prefix: str = "data.prep"
                                            index=COLOUR_CHOICES.index(_default(defaults, "colour", "auto")),
                                            help="auto keeps colour when any image has it.")
         return options
-    usable = [c.name for c in report.columns if c.kind in ("numeric", "categorical")]
+    # The label is never offered as a feature: it scores the clusters and must not shape them.
+    usable = [c.name for c in report.columns if c.kind in ("numeric", "categorical") and c.name != options["label"]]
+    choices = feature_choices(loaded, options["label"])
+    chosen = _default(defaults, "features", None) or [choice.name for choice in choices if choice.used]
     features = right.multiselect(
-        "Feature columns", usable, default=_default(defaults, "features", None) or
-        default_features(loaded, options["label"]), key=f"{prefix}.features",
-        help="The columns the clustering compares rows by. Row numbers, mostly empty columns and free text are "
-             "left out by default.")
+        "Feature columns", usable, default=[name for name in chosen if name in usable], key=f"{prefix}.features",
+        help="The columns the clustering compares rows by. Ids, row numbers, dates and years, constants, integer "
+             "codes, mostly empty columns and free text are left out by default (see why below); add any back here.")
+    left_out = [choice for choice in choices if not choice.used and choice.name != options["label"]]
+    if left_out:
+        with right.expander(f"Left out by default: {len(left_out)} column{'s' if len(left_out) != 1 else ''}, "
+                            "and why", expanded=len(left_out) <= 6):
+            st.markdown("\n".join(f"- **{choice.name}**: {choice.reason}" for choice in left_out))
     options["features"] = [name for name in features if name != options["label"]]
     numeric = [name for name in options["features"] if report.column(name).kind == "numeric"]
     one, two, three = st.columns(3)

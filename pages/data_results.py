@@ -9,11 +9,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import services
-from pages.data_cluster import submit_run
+from pages.data_cluster import HELPER_PURPOSE, run_arrays, submit_run
+from pages.data_map import map_arrays, map_config, map_tab
 from pages.live import render_live_run
 from unsup_core.algorithms import get_algorithm
 from unsup_core.analysis.export import config_json, labelled_rows, row_outputs, table_bytes
+from unsup_core.analysis.page_maps import maps_in_page
 from unsup_core.analysis.profiles import cluster_profiles, describe_cluster
 from unsup_core.analysis.quality import agreement, silhouettes
 from unsup_core.analysis.reuse import find_run
@@ -21,23 +22,13 @@ from unsup_core.config import to_dict
 from unsup_core.datasets import Dataset
 from unsup_core.datasets.file_dataset import open_file
 from unsup_core.runs.store import RunRecord
-from unsup_core.viz.clusters import (cluster_map, cluster_name, cluster_sizes, confusion_heatmap, dendrogram_figure,
-                                     profile_heatmap, silhouette_figure)
+from unsup_core.viz.clusters import (cluster_name, cluster_sizes, confusion_heatmap, dendrogram_figure, profile_heatmap,
+                                     silhouette_figure)
 from unsup_core.viz.anomaly import anomaly_histogram
 from unsup_core.viz.images import image_grid
 from unsup_core.viz.report import figures_html
 
-MAP_METHODS = {"pca": "PCA (instant, linear)", "tsne": "t-SNE (about a minute)", "umap": "UMAP (about a minute)"}
-METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
-MAX_HOVER_COLUMNS = 8
 LARGE_EXPORT_ROWS = 200_000
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def run_arrays(run_id: str) -> dict[str, np.ndarray]:
-    """The last snapshot of a finished run (it never changes again)."""
-    latest = services.store().load_snapshot(run_id)
-    return {} if latest is None else latest[1]
 
 
 @st.cache_resource(show_spinner="Reading the clusters...", max_entries=4)
@@ -50,13 +41,6 @@ def _understanding(run_id: str, data_key: str, _data: Dataset, _table: pd.DataFr
     if _data.y is not None:
         result["agreement"] = agreement(_data.y, labels, _data.label_names)
     return result
-
-
-def _hover_table(table: pd.DataFrame, options: dict) -> pd.DataFrame:
-    """What hovering a point shows: the label, the features, then any other columns (e.g. a name)."""
-    ordered = [c for c in [options["label"], *options["features"]] if c] + \
-        [c for c in table.columns if c not in options["features"] and c != options["label"]]
-    return table[ordered[:MAX_HOVER_COLUMNS]]
 
 
 def understand_section(options: dict, data: Dataset, run: RunRecord, runs: list[RunRecord]) -> list[go.Figure]:
@@ -80,7 +64,7 @@ def understand_section(options: dict, data: Dataset, run: RunRecord, runs: list[
                                                      f"{understood['agreement'].nmi:.2f}")
     tabs = st.tabs(["Map", "Profiles", "Quality", "Outliers"], key="data.tabs")
     with tabs[0]:
-        figures += _map_tab(options, data, labels, table, runs)
+        figures += map_tab(options, data, run, labels, table, runs)
     with tabs[1]:
         figures += _profiles_tab(understood, data, labels)
     with tabs[2]:
@@ -88,44 +72,6 @@ def understand_section(options: dict, data: Dataset, run: RunRecord, runs: list[
     with tabs[3]:
         figures += _outliers_tab(options, noise, len(labels), runs)
     return figures
-
-
-def _map_tab(options: dict, data: Dataset, labels: np.ndarray, table: pd.DataFrame,
-             runs: list[RunRecord]) -> list[go.Figure]:
-    left, right = st.columns([3, 1])
-    method = left.segmented_control("Map", list(MAP_METHODS), default="pca", format_func=MAP_METHODS.get,
-                                    key="data.map.method") or "pca"
-    dimensions = right.segmented_control("Dimensions", [2, 3], default=2, format_func=lambda d: f"{d}-D",
-                                         key="data.map.dimensions") or 2
-    config = to_dict(get_algorithm("embedding").build_config({"method": method, "n_components": dimensions}))
-    embedding = find_run(runs, "embedding", "file", options, config)
-    if embedding is None:
-        # PCA takes a second: start it at once. t-SNE and UMAP take minutes, so they wait for a click.
-        if method != "pca" and not st.button(f"Compute the {METHOD_NAMES[method]} map", key="data.map.start"):
-            st.caption("The map is computed once for this prepared data and reused by every clustering of it.")
-            return []
-        embedding = submit_run("embedding", config, options)
-        if embedding is None:
-            return []
-    if embedding.is_active:
-        st.caption(f"Computing the {METHOD_NAMES[method]} map...")
-        render_live_run(embedding, key_prefix="embedding")
-        return []
-    arrays = run_arrays(embedding.id)
-    if embedding.status != "done" or "row_subset" not in arrays:
-        st.error(f"The map could not be computed: {embedding.error or embedding.status}")
-        return []
-    subset = arrays["row_subset"]
-    coordinates = np.stack([arrays[f"row_{method}_{axis}"] for axis in range(1, dimensions + 1)], axis=1)
-    rows = data.source_rows[subset]
-    title = f"Clusters on the {METHOD_NAMES[method]} map ({len(subset):,} rows)"
-    figure = cluster_map(coordinates, labels[subset], title, hover=_hover_table(table, options).iloc[rows],
-                         rows=rows, axis_names=tuple(f"{method} {axis}" for axis in range(1, dimensions + 1)))
-    st.plotly_chart(figure, key="data.map")
-    st.caption("Hover a point to see its row. Click a cluster in the legend to hide it, double-click to show only "
-               "it." + (" t-SNE and UMAP keep neighbours together, but gaps and sizes on the map are not to scale."
-                        if method != "pca" else ""))
-    return [figure]
 
 
 def _profiles_tab(understood: dict, data: Dataset, labels: np.ndarray) -> list[go.Figure]:
@@ -192,7 +138,7 @@ def _outliers_tab(options: dict, noise: int, n_rows: int, runs: list[RunRecord])
         st.caption("An Isolation Forest score for every row (higher: more unusual), added to the export.")
         if not st.button("Score outliers", key="data.outliers.start"):
             return []
-        scored = submit_run("outliers", config, options)
+        scored = submit_run("outliers", config, options, purpose=HELPER_PURPOSE)
         if scored is None:
             return []
     if scored.is_active:
@@ -213,23 +159,28 @@ def export_section(options: dict, data: Dataset, run: RunRecord, runs: list[RunR
                    figures: list[go.Figure]) -> None:
     """Download the rows with their results, the configuration, and the figures."""
     stem = f"{Path(options['path']).stem}-{run.algorithm}-{run.id}"  # one name per clustering, never a clash
-    extra = [find_run(runs, algorithm, "file", options) for algorithm in ("outliers", "embedding")]
+    small = maps_in_page(data.n_samples)  # then the map is the page's own PCA map, not a run
+    extra = [find_run(runs, algorithm, "file", options) for algorithm in ("outliers", "embedding")[:1 if small else 2]]
     extra = [other for other in extra if other is not None and other.status == "done"]
+    page_map = map_arrays(options, data, runs) if small else None
     # A million rows make a CSV of several hundred MB; Parquet is several times smaller and faster.
     large = data.n_samples > LARGE_EXPORT_ROWS
     file_format = st.segmented_control("Format", ["csv", "parquet"], default="parquet" if large else "csv",
                                        key="data.export.format") or "csv"
     columns = ["cluster"] + (["outlier_score", "is_outlier"] if any(r.algorithm == "outliers" for r in extra) else []) \
-        + (["map coordinates"] if any(r.algorithm == "embedding" for r in extra) else [])
+        + (["map coordinates"] if page_map is not None or any(r.algorithm == "embedding" for r in extra) else [])
     st.caption(f"Every row of {Path(options['path']).name} with: {', '.join(columns)}. Rows left out by the "
                "preparation (dropped, not sampled) have empty values.")
 
     def labelled() -> bytes:
         outputs = [row_outputs(run_arrays(other.id)) for other in [run, *extra]]
+        outputs += [row_outputs(page_map)] if page_map is not None else []
         return table_bytes(labelled_rows(open_file(options).table, data.source_rows, outputs), file_format)
 
     specs = {"file": Path(options["path"]).name, "clustering": {"run": run.id, **run.spec.as_dict()}}
     specs.update({other.algorithm: {"run": other.id, **other.spec.as_dict()} for other in extra})
+    if page_map is not None:
+        specs["embedding"] = {"computed": "in the page, without a run", "config": map_config("pca", 2)}
     buttons = st.columns(3)
     buttons[0].download_button("Download the labelled rows", labelled, file_name=f"{stem}-clusters.{file_format}",
                                type="primary", key="data.export.rows", on_click="ignore")

@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from pages import services
+from unsup_core.runs.control import ControlState
 from unsup_core.runs.store import RunRecord, RunStore
 from unsup_core.viz import Panel, metric_panels, snapshot_panels
 from unsup_core.viz.curves import mark_changes, mark_step
@@ -120,7 +121,7 @@ def _timeline_step(run: RunRecord, steps: list[int]) -> int:
     return shown
 
 
-def _progress(run: RunRecord) -> None:
+def _progress(run: RunRecord, paused: bool) -> None:
     fraction = min(1.0, run.step / run.steps) if run.steps else 0.0
     parts = [f"step {run.step:,} / {run.steps:,}"]
     if run.status == "done" and run.step < run.steps:
@@ -128,7 +129,7 @@ def _progress(run: RunRecord) -> None:
         parts = [f"converged at step {run.step:,} (of at most {run.steps:,})"]
     if run.steps_per_second:
         parts.append(f"{run.steps_per_second:,.1f} steps/s")
-    if run.status == "running":
+    if run.status == "running" and not paused:  # a paused run has no finish time to promise
         parts.append(f"ETA {format_seconds(run.eta_seconds)}")
     parts.append(f"elapsed {format_seconds(run.duration)}")
     st.progress(fraction, text="  ·  ".join(parts))
@@ -171,9 +172,8 @@ def render_panels(panels: Iterable[Panel], key_prefix: str) -> int:
     return drawn
 
 
-def _paused_note(store: RunStore, run: RunRecord) -> str:
+def _paused_note(control: ControlState | None) -> str:
     """Where a paused run holds (it keeps its device slot), or that it is about to."""
-    control = store.control_state(run.id) if run.is_active else None
     if control is None or not control.paused:
         return ""
     return " · **paused**" + ("" if control.held_step is None else f" at step {control.held_step:,}")
@@ -183,10 +183,11 @@ def _render(run_id: str, interval: float | None, key_prefix: str) -> None:
     store = services.store()
     run = store.get_run(run_id)
     device = f" on {run.device_label}" if run.device_label else ""
-    st.markdown(f"{STATUS_ICONS.get(run.status, '')} Status: **{run.status}**{device}{_paused_note(store, run)}")
+    control = store.control_state(run.id) if run.is_active else None
+    st.markdown(f"{STATUS_ICONS.get(run.status, '')} Status: **{run.status}**{device}{_paused_note(control)}")
     if run.error:
         (st.warning if run.status in ("cancelled", "interrupted") else st.error)(run.error)
-    _progress(run)
+    _progress(run, paused=control is not None and control.paused)
     metrics = _metrics(store, run)
     _last_values(metrics)
     steps = store.snapshot_steps(run.id)

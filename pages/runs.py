@@ -56,8 +56,18 @@ with st.expander("Import a run from a zip"):
             st.success(f"Imported run {imported}.")
             runs = store.list_runs(visible_to=access.visible_owner())
 
+# Runs Your data starts for its own views (maps, choose-for-me, outlier scores) are listed on request only.
+helpers = [run for run in runs if run.spec.is_helper]
+show_helpers = bool(helpers) and st.toggle(
+    f"Show helper runs from Your data ({len(helpers)})", key="runs.helpers",
+    help="Maps, choose-for-me tournaments and outlier scores that the Your data page started for its views. They "
+         "are reused there; deleting one only means it is computed again when needed.")
+if not show_helpers:
+    runs = [run for run in runs if not run.spec.is_helper]
+
 if not runs:
-    st.info("No runs yet: start one on the Train page.")
+    st.info("No runs yet: start one on the Train page." if not helpers else
+            "Only helper runs from Your data so far: switch them on above to list them.")
     st.page_link(services.TRAIN_PAGE, label="Go to Train")
     st.stop()
 
@@ -88,9 +98,11 @@ table = pd.DataFrame({
     "shared": [run.shared for run in shown],
     "last metrics": [_metrics_text(run.id) for run in shown],
 })
+if any(run.spec.is_helper for run in shown):
+    table.insert(3, "helper for", ["Your data" if run.spec.is_helper else "" for run in shown])
 st.caption(f"{len(shown)} of {len(runs)} runs. Click a column header to sort; select rows to act on them.")
 selection = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="multi-row",
-                         key=f"runs.table.{st.session_state.get('runs.table_version', 0)}")
+                         key=f"runs.table.{st.session_state.get('runs.table_version', 0)}.{show_helpers}")
 chosen = [shown[row] for row in selection.selection.rows if row < len(shown)]
 
 if not chosen:

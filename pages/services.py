@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from pages import disable_pages_directory_fallback
 from unsup_core.paths import data_home
-from unsup_core.runs.executor import LocalExecutor
+from unsup_core.runs.executor import LocalExecutor, make_executor
 from unsup_core.runs.store import RunStore
+
+if TYPE_CHECKING:  # Ray is imported only where the settings ask for it
+    from unsup_core.runs.ray_executor import RayExecutor
 from unsup_core.settings import QueueLimits
 
 WARM_WORKERS = int(os.environ.get("UNSUP_LAB_WARM_WORKERS", "1"))
@@ -66,19 +70,19 @@ def require_app() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _services(home: str) -> tuple[RunStore, LocalExecutor]:
+def _services(home: str) -> tuple[RunStore, LocalExecutor | RayExecutor]:
     # Held by the server process, not a session: workers survive reloads and extra tabs, and a
     # run left 'running' by a server that died is marked interrupted here, at the next start.
     store = RunStore(home)
     store.reconcile()
-    return store, LocalExecutor(store, warm_workers=WARM_WORKERS)
+    return store, make_executor(store, warm_workers=WARM_WORKERS)
 
 
 def store() -> RunStore:
     return _services(str(data_home()))[0]
 
 
-def executor() -> LocalExecutor:
+def executor() -> LocalExecutor | RayExecutor:
     return _services(str(data_home()))[1]
 
 

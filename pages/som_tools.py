@@ -10,16 +10,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from pages import access
 from pages.run_sections import register_section
 from unsup_core.algorithms.som_clustering import CLUSTER_METHODS, assign_to_units, assignment_table, \
     cluster_prototypes
 from unsup_core.algorithms.som_grid import MapGrid
+from unsup_core.analysis.export import rows_of_samples, source_table, table_bytes
 from unsup_core.datasets import load_dataset
 from unsup_core.runs.store import RunRecord, RunStore
 from unsup_core.snapshots import SOMSnapshot
-from unsup_core.viz.maps import MapLayout, category_map, unit_hover
+from unsup_core.viz.maps import MapLayout, category_map, selected_units, unit_hover
 
 METHOD_LABELS = {"agglomerative": "agglomerative (Ward)", "kmeans": "k-means"}
+MAX_LISTED_ROWS = 1_000  # samples of a selection shown on the page; the download has all of them
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -87,8 +90,10 @@ def render_som_tools(run: RunRecord, store: RunStore) -> None:
     title = f"{n_clusters} clusters of the prototypes ({METHOD_LABELS[method]}) at step {step:,}"
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(category_map(layout, unit_clusters, title, hover=unit_hover(layout, details)),
-                        key=f"som.clusters.{run.id}", config={"displaylogo": False})
+        event = st.plotly_chart(category_map(layout, unit_clusters, title, hover=unit_hover(layout, details)),
+                                key=f"som.clusters.{run.id}", config={"displaylogo": False}, on_select="rerun",
+                                selection_mode=("points", "box", "lasso"))
+        st.caption("Click a unit (or drag a box or lasso over several) to list the samples it holds.")
     with right:
         st.dataframe(cluster_summary(arrays, unit_clusters), hide_index=True)
         st.download_button(
@@ -96,3 +101,31 @@ def render_som_tools(run: RunRecord, store: RunStore) -> None:
             file_name=f"{run.id}-som-clusters.csv", mime="text/csv", key=f"som.export.{run.id}",
             help="One row per sample of the dataset: sample index, best unit (neuron, row, col), cluster, "
                  "and the true label when the dataset has one.")
+    units = selected_units(event.selection.points, layout.n_units)
+    if units and access.can_see(run):  # the rows are the dataset's content: only for who may see the run
+        _unit_rows(run, step, arrays, unit_clusters, units)
+
+
+@st.cache_resource(show_spinner="Finding each sample's unit...", max_entries=4)
+def _sample_units(run_id: str, step: int, _run: RunRecord, _arrays: dict) -> tuple[np.ndarray, pd.DataFrame,
+                                                                                   np.ndarray]:
+    """Every sample's best unit on the map at ``step``, the dataset's original rows and where each sample came from."""
+    table, source_rows = source_table(_run.dataset, _run.spec.dataset_options)
+    data = load_dataset(_run.dataset, **_run.spec.dataset_options)
+    bmu = assign_to_units(data.X, _arrays["weights"], _arrays["feature_mean"], _arrays["feature_scale"])
+    return bmu, table, source_rows
+
+
+def _unit_rows(run: RunRecord, step: int, arrays: dict, unit_clusters: np.ndarray, units: list[int]) -> None:
+    bmu, table, source_rows = _sample_units(run.id, step, run, arrays)
+    samples = np.flatnonzero(np.isin(bmu, units))
+    rows = rows_of_samples(table, source_rows, samples, np.asarray(unit_clusters)[bmu])
+    rows.insert(1, "unit", bmu[samples])
+    what = f"unit {units[0]}" if len(units) == 1 else f"{len(units)} units"
+    st.markdown(f"**{len(rows):,} samples on {what}**" +
+                (f" (the first {MAX_LISTED_ROWS:,} listed)" if len(rows) > MAX_LISTED_ROWS else ""))
+    st.dataframe(rows.head(MAX_LISTED_ROWS), hide_index=True, key=f"som.unit-rows.{run.id}")
+    name = f"unit-{units[0]}" if len(units) == 1 else f"{len(units)}-units"
+    st.download_button(f"Download these {len(rows):,} rows (CSV)", lambda: table_bytes(rows, "csv"),
+                       file_name=f"{run.id}-som-{name}.csv", mime="text/csv", key=f"som.unit-download.{run.id}",
+                       on_click="ignore")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.cluster import KMeans as SklearnKMeans
 
-from unsup_core.algorithms import get_algorithm
+from unsup_core.algorithms import get_algorithm, kmeans_estimator
 from unsup_core.algorithms.kmeans_estimator import KMeans, MiniBatchKMeans
 from unsup_core.datasets.uploads import import_file
 from unsup_core.datasets import Dataset, load_dataset
@@ -95,7 +95,9 @@ def test_minibatch_kmeans_matches_lloyd_and_scikit_learn_on_digits():
     assert ours <= theirs * 1.05 and ours <= lloyd * 1.05
 
 
-def test_minibatch_kmeans_resumes_exactly():
+@pytest.mark.parametrize("cpu_kernel_from", [2**62, 0], ids=["torch", "numba"])
+def test_minibatch_kmeans_resumes_exactly(cpu_kernel_from, monkeypatch):
+    monkeypatch.setattr(kmeans_estimator, "CPU_KERNEL_MIN_VALUES", cpu_kernel_from)
     data = load_dataset("digits")
     straight = MiniBatchKMeans(10, batch_size=128, random_state=0).start(data.X)
     for _ in range(3):

@@ -3,7 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from minisom import MiniSom
+
+from tests.estimator_checks import scikit_learn_checks
 
 from unsup_core.algorithms import get_algorithm
 from unsup_core.algorithms.som_clustering import SOMClustering, assign_to_units, assignment_table, \
@@ -225,13 +229,38 @@ def test_estimator_api(digits):
     assert np.array_equal(assign_to_units(digits * scale + mean, som.weights_, mean, scale), bmu)
     with pytest.raises(ValueError, match="topology"):
         SOM(topology="triangle").fit(digits)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError):
         SOM().predict(digits)
 
 
+def test_scikit_learn_contract(digits):
+    for model in (SOM(4, 4, n_updates=500), SOMClustering(3, som=SOM(4, 4, n_updates=500))):
+        with pytest.raises(NotFittedError):
+            model.predict(digits)
+        copy = clone(model).fit(digits)
+        with pytest.raises(ValueError, match="X has 3 features, but SOM is expecting 64 features"):
+            copy.predict(digits[:, :3])
+    model = SOMClustering(2, som=SOM(3, 3)).set_params(som__rows=5, n_clusters=4)
+    assert model.get_params()["som__rows"] == 5 and clone(model).som.rows == 5
+    assert clone(model).fit(digits).som_.weights_.shape == (15, 64)
+
+
+EXPECTED_FAILURES = {
+    SOM: {"check_clustering": "a map's units are prototypes, not clusters: some hold no sample, "
+                                           "so labels_ need not cover every unit"},
+    SOMClustering: {},
+}
+
+
+@scikit_learn_checks([SOM(4, 4, n_updates=500), SOMClustering(3, som=SOM(4, 4, n_updates=500))],
+                     lambda estimator: EXPECTED_FAILURES[type(estimator)])
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
 def test_som_clustering_gives_contiguous_regions_and_exports(digits):
-    model = SOMClustering(6, method="agglomerative", contiguous=True, rows=8, cols=8, topology="hexagonal",
-                          n_updates=10_000, batch_size=128)
+    model = SOMClustering(6, method="agglomerative", contiguous=True,
+                          som=SOM(8, 8, topology="hexagonal", n_updates=10_000, batch_size=128))
     labels = model.fit_predict(digits)
     assert labels.shape == (len(digits),) and set(np.unique(model.unit_labels_)) == set(range(6))
     for cluster in range(6):

@@ -19,6 +19,12 @@ def _spec(**overrides):
     return make_spec("kmeans", "blobs", {"n_clusters": 4}, steps=overrides.pop("steps", 10), **overrides)
 
 
+@pytest.fixture
+def store(any_store):
+    """Every test here runs against SQLite and PostgreSQL."""
+    return any_store
+
+
 def test_create_get_and_list_runs_newest_first(store):
     first = store.create_run(_spec())
     second = store.create_run(_spec(seed=3))
@@ -124,6 +130,27 @@ def test_reconcile_marks_runs_whose_worker_is_gone(store):
     assert store.get_run(queued_orphan).status == "interrupted"
 
 
+def test_reconcile_leaves_runs_of_other_machines_and_ray_jobs_alone(store):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    # Process ids name processes on the machine that recorded them; Ray tells whether its jobs live.
+    elsewhere = store.create_run(_spec(), launcher_pid=dead.pid)
+    store._execute("UPDATE runs SET host='another-machine' WHERE id=?", (elsewhere,))
+    on_ray = store.create_run(_spec(), launcher_pid=dead.pid)
+    store.set_ray_job(on_ray, "unsup-lab-job")
+    store.claim_slot(on_ray, dead.pid, LIMITS)
+    assert store.reconcile() == []
+    assert store.get_run(elsewhere).status == "queued" and store.get_run(on_ray).status == "running"
+    assert not store.finish_ray_job(on_ray, "an-older-job", "failed", "gone")  # a resumed run's new job wins
+    assert store.finish_ray_job(on_ray, "unsup-lab-job", "failed", "worker killed by SIGKILL")
+    assert store.get_run(on_ray).error == "worker killed by SIGKILL"
+
+
+def test_the_backend_is_the_one_the_url_names(store, request):
+    assert store.backend_name == request.getfixturevalue("any_store").backend_name
+    assert store.backend_name == ("postgresql" if "postgresql" in request.node.name else "sqlite")
+
+
 def test_delete_run_removes_rows_and_artifacts(store):
     run_id = store.create_run(_spec())
     store.log_metrics(run_id, [("loss", 1, 1.0)])
@@ -192,3 +219,47 @@ def test_each_owner_sees_their_runs_and_shared_ones(store):
     store.set_shared(shared, True)
     assert {run.id for run in store.list_runs(visible_to="alice")} == {mine, shared}
     assert {run.id for run in store.list_runs()} == {mine, theirs, shared}
+
+
+def test_a_store_made_before_a_column_was_added_gains_it(lab_home):
+    import sqlite3
+
+    lab_home.mkdir(parents=True)
+    with sqlite3.connect(lab_home / "runs.db") as connection:  # the runs table as it was before Ray
+        connection.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, algorithm TEXT NOT NULL, dataset TEXT NOT NULL,"
+                           " spec TEXT NOT NULL, status TEXT NOT NULL, steps INTEGER NOT NULL, step INTEGER NOT NULL"
+                           " DEFAULT 0, steps_per_second REAL, device TEXT, device_label TEXT, pid INTEGER,"
+                           " pid_start TEXT, launcher_pid INTEGER, launcher_start TEXT, created_at REAL NOT NULL,"
+                           " queued_at REAL NOT NULL, started_at REAL, updated_at REAL, ended_at REAL,"
+                           " cancel_requested INTEGER NOT NULL DEFAULT 0, error TEXT, owner TEXT,"
+                           " shared INTEGER NOT NULL DEFAULT 0, parent_id TEXT)")
+    store = RunStore(lab_home)
+    run_id = store.create_run(_spec())
+    store.set_ray_job(run_id, "unsup-lab-job")
+    assert store.get_run(run_id).ray_job == "unsup-lab-job" and store.get_run(run_id).host
+
+
+def test_control_and_ownership_records_round_trip(store):
+    run_id = store.create_run(make_spec("vae", "digits", {"hidden_dim": 32}, steps=10))
+    store.request_steps(run_id, 3)
+    store.request_steps(run_id, 2)
+    store.set_hyperparameter(run_id, "lr", 0.01)
+    store.set_hyperparameter(run_id, "lr", 0.002)  # replaces the request not yet applied
+    control = store.take_control(run_id)
+    assert control.paused and control.steps == 5 and [(c.name, c.value) for c in control.changes] == [("lr", 0.002)]
+    assert store.take_control(run_id).steps == 0  # taken once
+    store.record_changes_applied(run_id, control.changes, 4)
+    store.set_held_step(run_id, 4)
+    assert store.applied_changes(run_id)[0].step == 4 and store.control_state(run_id).held_step == 4
+
+    token = store.issue_teacher_link()
+    assert store.redeem_teacher_link(token) and not store.redeem_teacher_link(token)
+    folder = store.uploads_dir / ("0" * 16)
+    folder.mkdir(parents=True)
+    (folder / "points.csv").write_text("x,y\n1,2\n")
+    for owner in ("ada", "ada", "bob"):
+        store.record_upload(folder / "points.csv", owner)
+    assert store.get_upload(f"{'0' * 16}/points.csv").owners == {"ada", "bob"}
+    store.remember_preparation(f"{'0' * 16}/points.csv", "ada", {"path": "x", "scaling": "none"})
+    store.remember_preparation(f"{'0' * 16}/points.csv", "ada", {"path": "x", "scaling": "standard"})
+    assert store.remembered_preparation(f"{'0' * 16}/points.csv", "ada") == {"scaling": "standard"}

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.io as pio
 import pytest
 
-from unsup_core.analysis.export import config_json, labelled_rows, table_bytes
+from unsup_core.analysis.export import config_json, labelled_rows, rows_of_samples, table_bytes
 from unsup_core.analysis.k_selection import KScores, continuous_columns, recommend, score_k
 from unsup_core.analysis.knee import knee_index
 from unsup_core.analysis.profiles import cluster_profiles, describe_cluster
@@ -16,8 +16,8 @@ from unsup_core.analysis.reuse import find_run
 from unsup_core.datasets import dataset_label, load_dataset
 from unsup_core.runs.spec import make_spec
 from unsup_core.viz import RunView, build_panels
-from unsup_core.viz.clusters import (cluster_map, cluster_sizes, confusion_heatmap, profile_heatmap,
-                                     silhouette_figure)
+from unsup_core.viz.clusters import (WEBGL_MIN_POINTS, cluster_map, cluster_sizes, confusion_heatmap, profile_heatmap,
+                                     selected_positions, silhouette_figure)
 from unsup_core.viz.report import figures_html
 
 
@@ -102,7 +102,7 @@ def test_figures_for_the_page_serialise(people):
     for figure in figures:
         assert pio.to_json(figure)
     map_2d = figures[0]
-    assert map_2d.data[0].type == "scattergl" and "income: %{customdata[2]" in map_2d.data[0].hovertemplate
+    assert map_2d.data[0].type == "scatter" and "income: %{customdata[2]" in map_2d.data[0].hovertemplate
     assert map_2d.data[0].text[0].startswith("city: Rome")
     assert figures[1].data[0].name == "noise" and figures[1].data[0].type == "scatter3d"
     assert list(figures[2].data[0].x) == ["cluster 0", "cluster 1"]
@@ -158,3 +158,34 @@ def test_figures_export_as_one_offline_page():
                         "Clusters of <data>")
     assert page.count("* plotly.js v") == 1  # plotly.js inlined once, so the page opens offline
     assert page.count("Plotly.newPlot") == 2 and "Clusters of &lt;data&gt;" in page
+
+
+def test_large_maps_are_drawn_with_webgl_and_keep_their_hover():
+    rng = np.random.default_rng(0)
+    n = 100_000
+    table = pd.DataFrame({"size": rng.normal(size=n), "name": [f"row {i}" for i in range(n)]})
+    clusters = rng.integers(0, 3, n)
+    figure = cluster_map(rng.normal(size=(n, 2)), clusters, "big", hover=table, rows=np.arange(n))
+    assert {trace.type for trace in figure.data} == {"scattergl"}
+    assert sum(len(trace.x) for trace in figure.data) == n
+    first = figure.data[0]
+    assert first.customdata.shape == (int((clusters == 0).sum()), 2) and first.text[0].startswith("name: row ")
+    small = cluster_map(rng.normal(size=(WEBGL_MIN_POINTS - 1, 2)), None, "small")
+    assert small.data[0].type == "scatter"
+
+
+def test_a_selection_names_points_of_the_map_and_nothing_else():
+    clusters = np.array([2, 0, 2, 1, 0, 2])  # traces: cluster 0 (rows 1, 4), 1 (row 3), 2 (rows 0, 2, 5)
+    points = [{"curve_number": 2, "point_index": 1}, {"curve_number": 0, "point_index": 1}]
+    assert selected_positions(clusters, points).tolist() == [2, 4]
+    hostile = [{"curve_number": 9, "point_index": 0}, {"curve_number": 0, "point_index": 7},
+               {"curve_number": "0", "point_index": 0}, {"curve_number": -1, "point_index": 0}, "x", None]
+    assert selected_positions(clusters, hostile).size == 0
+    assert selected_positions(clusters, "not a list").size == 0
+
+
+def test_the_rows_of_a_selection_are_the_original_rows_with_their_cluster():
+    table = pd.DataFrame({"name": list("abcdef"), "cluster": [9] * 6})  # a column already named cluster
+    source_rows = np.array([0, 2, 3, 5])  # rows 1 and 4 were dropped by the preparation
+    rows = rows_of_samples(table, source_rows, np.array([1, 3]), np.array([0, 1, 0, 1]))
+    assert rows.to_dict("list") == {"cluster_2": [1, 1], "name": ["c", "f"], "cluster": [9, 9]}

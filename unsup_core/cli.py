@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import errno
 import json
-import sqlite3
 import sys
 import time
 
@@ -146,7 +145,7 @@ def _dataset_argument(args) -> tuple[str, dict]:
 
 def cmd_run(args) -> int:
     from unsup_core import config as config_lib
-    from unsup_core.runs.executor import LocalExecutor
+    from unsup_core.runs.executor import make_executor
     from unsup_core.runs.spec import make_spec
 
     overrides = config_lib.parse_assignments(args.set)
@@ -154,7 +153,7 @@ def cmd_run(args) -> int:
     dataset, dataset_options = _dataset_argument(args)
     spec = make_spec(args.algorithm, dataset, overrides, steps=args.steps, seed=args.seed,
                      device=args.device, dataset_options=dataset_options)
-    executor = LocalExecutor(store, watch_parent=args.wait)
+    executor = make_executor(store, watch_parent=args.wait)
     handle = executor.submit(spec, owner=OPERATOR)
     if not args.wait:
         if args.json:
@@ -179,11 +178,11 @@ def _wait_and_show(store, executor, handle, as_json: bool) -> int:
 
 
 def cmd_resume(args) -> int:
-    from unsup_core.runs.executor import LocalExecutor
+    from unsup_core.runs.executor import make_executor
 
     store = _writable_store()
     store.reconcile()
-    executor = LocalExecutor(store, watch_parent=args.wait)
+    executor = make_executor(store, watch_parent=args.wait)
     handle = executor.resume(args.run_id, steps=args.steps)
     if not args.wait:
         _print_json({"id": handle.run_id}) if args.json else print(handle.run_id)
@@ -368,9 +367,12 @@ def cmd_teacher_link(args) -> int:
 
 
 def cmd_cancel(args) -> int:
-    from unsup_core.runs.executor import cancel_and_wait
+    from unsup_core.runs.executor import cancel_and_wait, make_executor
 
-    run = cancel_and_wait(_writable_store(), args.run_id)
+    store = _writable_store()
+    if store.get_run(args.run_id).ray_job is not None:
+        make_executor(store).cancel(args.run_id)  # stops its Ray job, wherever it trains
+    run = cancel_and_wait(store, args.run_id)
     print(f"{run.id}: {run.status}")
     return EXIT_OK
 
@@ -512,7 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _system_error_message(error: OSError | sqlite3.DatabaseError) -> str:
+def _system_error_message(error: Exception) -> str:
     """One sentence for a failure of the disk or the store rather than of the arguments."""
     from unsup_core.paths import data_home
 
@@ -520,7 +522,7 @@ def _system_error_message(error: OSError | sqlite3.DatabaseError) -> str:
     if (isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)) or "disk is full" in text:
         where = f" while writing {error.filename}" if getattr(error, "filename", None) else ""
         return f"disk full: no space left on device{where}; free some space and try again"
-    if isinstance(error, sqlite3.DatabaseError):
+    if not isinstance(error, OSError):
         if "readonly" in text:
             return f"the run store at {data_home()} is read-only; set UNSUP_LAB_HOME to a folder you can write to"
         return f"the run store at {data_home()} cannot be used ({text}); try again, or check the folder"
@@ -532,6 +534,12 @@ def _system_error_message(error: OSError | sqlite3.DatabaseError) -> str:
     return f"{error.strerror or text}" + (f": {error.filename}" if error.filename else "")
 
 
+def _database_errors() -> tuple[type[BaseException], ...]:
+    from unsup_core.runs.backends import database_errors
+
+    return database_errors()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from unsup_core.errors import UserError
@@ -540,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
-    except (OSError, sqlite3.DatabaseError) as error:
+    except (OSError, *_database_errors()) as error:
         print(f"error: {_system_error_message(error)}", file=sys.stderr)
     return EXIT_BAD_ARGS
 

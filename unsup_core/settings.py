@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 def _int(name: str, default: int) -> int:
@@ -117,3 +119,88 @@ class FileLimits:
     def from_env(cls) -> "FileLimits":
         defaults = cls()
         return cls(**{name: _int(variable, getattr(defaults, name)) for name, variable in FILE_LIMIT_VARS.items()})
+
+
+EXECUTORS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Where runs train: local worker processes (default), or jobs placed on a Ray cluster.
+
+    ``UNSUP_LAB_EXECUTOR=ray`` with ``UNSUP_LAB_RAY_ADDRESS`` (the Ray dashboard's http address, which
+    serves the Jobs API); each run asks Ray for ``UNSUP_LAB_CPUS_PER_RUN`` CPUs, a GPU fraction
+    ``UNSUP_LAB_GPU_PER_RUN`` (0.25: four runs share a card) and any custom resources given as JSON in
+    ``UNSUP_LAB_RAY_RESOURCES`` (e.g. ``{"lab_gpu_node": 1}`` to keep runs on some machines).
+    """
+
+    executor: str = "local"
+    ray_address: str | None = None
+    cpus_per_run: float = 1.0
+    gpu_per_run: float = 0.0
+    ray_resources: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> "ClusterSettings":
+        from unsup_core.errors import UserError
+
+        executor = os.environ.get("UNSUP_LAB_EXECUTOR", "").strip().lower() or "local"
+        if executor not in EXECUTORS:
+            raise UserError(f"UNSUP_LAB_EXECUTOR={executor[:20]!r} is not known; use one of: {', '.join(EXECUTORS)}")
+        address = os.environ.get("UNSUP_LAB_RAY_ADDRESS", "").strip() or None
+        if executor == "ray" and not address:
+            raise UserError("UNSUP_LAB_EXECUTOR=ray needs UNSUP_LAB_RAY_ADDRESS, the Ray dashboard's address "
+                            "(e.g. http://head-machine:8265)")
+        return cls(executor, address, _amount("UNSUP_LAB_CPUS_PER_RUN", 1.0, 0.0, 256.0),
+                   _amount("UNSUP_LAB_GPU_PER_RUN", 0.0, 0.0, 16.0), _resources("UNSUP_LAB_RAY_RESOURCES"))
+
+
+def _amount(name: str, default: float, low: float, high: float) -> float:
+    from unsup_core.errors import UserError
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not low <= value <= high:
+        raise UserError(f"{name}={raw[:20]!r} must be a number from {low:g} to {high:g}")
+    return value
+
+
+def _resources(name: str) -> dict:
+    from unsup_core.errors import UserError
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        resources = json.loads(raw)
+    except ValueError:
+        resources = None
+    if not isinstance(resources, dict) or not all(
+            isinstance(key, str) and isinstance(value, (int, float)) and not isinstance(value, bool)
+            and 0 < value < 1e6 for key, value in resources.items()):
+        raise UserError(f'{name} must be a JSON object of resource names to positive amounts, e.g. {{"node2": 1}}')
+    return resources
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """Where a map of a user's table is computed (``UNSUP_LAB_IN_PAGE_MAP_ROWS``).
+
+    Data with fewer rows than ``in_page_max_rows`` is mapped in the web server's own process when the
+    page asks (PCA in well under a second, UMAP in a few seconds once warm); larger data goes to a
+    background run, which can take minutes without holding the page.
+    """
+
+    in_page_max_rows: int = 20_000
+    warm_up_umap: bool = True  # compile UMAP's numba code once per server, in a background thread
+
+    @classmethod
+    def from_env(cls) -> "MapSettings":
+        return cls(in_page_max_rows=_int("UNSUP_LAB_IN_PAGE_MAP_ROWS", cls.in_page_max_rows),
+                   warm_up_umap=os.environ.get("UNSUP_LAB_WARM_UP_UMAP", "1").strip().lower()
+                   not in ("0", "false", "no", "off"))

@@ -4,6 +4,7 @@ reopen after a reload."""
 
 import re
 
+import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -72,6 +73,24 @@ def test_train_a_vae_on_an_uploaded_zip_and_a_som_on_an_uploaded_table(page: Pag
     page.reload()  # the live map reruns while it trains: look for the run, not for an idle script
     expect(page.get_by_text(re.compile(r"som on flowers\.csv, created"))).to_be_visible(timeout=20_000)
     page.wait_for_function(f"() => ({CHART_BY_TITLE})('Majority label per unit') !== null", timeout=30_000)
+    # Clicking a unit of the clustered map lists the file's rows it holds, which download as a CSV.
+    clusters = page.locator("[data-testid='stPlotlyChart']").filter(has_text="clusters of the prototypes")
+    unit = clusters.locator(".scatterlayer .points path").first
+    unit.scroll_into_view_if_needed()
+    box = unit.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(clusters.locator(".hoverlayer .hovertext")).to_contain_text("samples")
+    page.mouse.down()
+    page.mouse.up()
+    listed = page.get_by_text(re.compile(r"^\d+ samples on unit \d+$"))
+    expect(listed).to_be_visible(timeout=30_000)
+    count = int(listed.inner_text().split()[0])
+    wait_until_rendered(page)
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name=f"Download these {count} rows (CSV)").click()
+    rows = pd.read_csv(download.value.path())
+    assert list(rows.columns) == ["cluster", "unit", "sepal_length", "sepal_width", "petal_length", "species"]
+    assert len(rows) == count and rows["unit"].nunique() <= 1
     page.goto(vae_url)
     expect(page.get_by_role("heading", name="vae on shapes.zip")).to_be_visible(timeout=20_000)
     page.wait_for_function(f"() => ({GRID_IMAGE})() !== null", timeout=30_000)

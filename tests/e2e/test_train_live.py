@@ -63,3 +63,23 @@ def test_train_a_vae_live_reload_second_tab_and_cancel(page: Page, app_server: s
     expect(page.get_by_text("Status: running")).to_be_visible()
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("Status: cancelled")).to_be_visible(timeout=10_000)
+
+
+def test_train_live_with_runs_on_ray_and_the_store_in_postgresql(page: Page, start_app, postgres_url, ray_address):
+    from tests.conftest import stop_active_runs
+    from unsup_core.runs.store import RunStore
+
+    server = start_app(env={"UNSUP_LAB_EXECUTOR": "ray", "UNSUP_LAB_RAY_ADDRESS": ray_address,
+                            "UNSUP_LAB_DATABASE_URL": postgres_url})
+    store = RunStore(server.home)
+    try:
+        start_vae(page, server.url, steps=100_000)
+        # The loss curve grows while the run trains in a Ray job, exactly as a local run's does.
+        first = wait_for_later_step(page, "Loss", 0)
+        wait_for_later_step(page, "Loss", first)
+        [run] = store.list_runs()
+        assert store.backend_name == "postgresql" and run.ray_job is not None and run.status == "running"
+        page.get_by_role("button", name="Cancel").click()
+        expect(page.get_by_text("Status: cancelled")).to_be_visible(timeout=10_000)
+    finally:
+        stop_active_runs(store)

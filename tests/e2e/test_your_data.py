@@ -1,4 +1,5 @@
-"""End to end: upload a messy CSV through the file chooser, choose columns, choose k, cluster, download."""
+"""End to end: upload a messy CSV through the file chooser, choose columns, choose k, cluster, see the map
+computed in the page, click a point to list its cluster's rows, download them and every row."""
 
 import re
 
@@ -52,7 +53,29 @@ def test_upload_prepare_choose_k_cluster_and_download(page: Page, app_server: st
     page.get_by_role("button", name="Cluster", exact=True).click()
     expect(page.get_by_text("Understand the clusters (")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Clusters on the PCA map (150 rows)")).to_be_visible(timeout=60_000)
+    # 150 rows are mapped in the page itself: no map run waits in the queue.
+    expect(page.get_by_text(re.compile(r"Computed here in [\d.]+ s, without a run"))).to_be_visible()
     wait_until_rendered(page)
+
+    # Clicking a point lists the original rows of its cluster, and they download as a CSV.
+    chart = page.locator("[data-testid='stPlotlyChart']").filter(has_text="Clusters on the PCA map")
+    point = chart.locator(".scatterlayer .trace").first.locator(".points path").first
+    point.scroll_into_view_if_needed()
+    box = point.bounding_box()
+    # Plotly's drag layer takes the mouse: hover the point until its row shows, then click it.
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(chart.locator(".hoverlayer .hovertext")).to_contain_text("Einkommen")
+    page.mouse.down()
+    page.mouse.up()
+    listed = page.get_by_text(re.compile(r"^\d+ rows of cluster \d$"))
+    expect(listed).to_be_visible(timeout=30_000)
+    size, cluster = map(int, re.fullmatch(r"(\d+) rows of cluster (\d)", listed.inner_text()).groups())
+    wait_until_rendered(page)
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name=f"Download these {size} rows (CSV)").click()
+    rows = pd.read_csv(download.value.path())
+    assert len(rows) == size and set(rows["cluster"]) == {cluster}
+    assert list(rows.columns) == ["cluster", "Kunde", "Alter", "Einkommen", "Besuche", "Stadt", "Segment"]
 
     with page.expect_download(timeout=30_000) as download:
         page.get_by_role("button", name="Download the labelled rows").click()

@@ -9,6 +9,8 @@ cluster is one connected region of the map.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.utils.validation import check_is_fitted
 
 from unsup_core.algorithms.som_estimator import SOM
 from unsup_core.algorithms.som_grid import MapGrid
@@ -69,24 +71,27 @@ def assignment_table(bmu: np.ndarray, grid: MapGrid, unit_clusters: np.ndarray |
     return table
 
 
-class SOMClustering:
+class SOMClustering(ClusterMixin, BaseEstimator):
     """Cluster samples with a SOM: scikit-learn's API (``fit``, ``predict``, ``fit_predict``).
 
-    ``som_params`` go to :class:`SOM` (rows, cols, sigma, backend, ...). Fitted attributes:
-    ``som_`` (the trained map), ``unit_labels_`` [K] (cluster of each unit), ``labels_`` [N]
-    (cluster of each training sample) and ``bmu_`` [N] (its best-matching unit).
+    ``som`` is the (unfitted) :class:`SOM` to train, default ``SOM()``; it is cloned at ``fit``
+    with this estimator's ``random_state``, and its parameters are reachable as ``som__rows`` etc.
+    Fitted attributes: ``som_`` (the trained map), ``unit_labels_`` [K] (cluster of each unit),
+    ``labels_`` [N] (cluster of each training sample) and ``bmu_`` [N] (its best-matching unit).
     """
 
     def __init__(self, n_clusters: int = 8, *, method: str = "agglomerative", contiguous: bool = False,
-                 random_state: int | None = 0, **som_params) -> None:
+                 random_state: int | None = 0, som: SOM | None = None) -> None:
         self.n_clusters = n_clusters
         self.method = method
         self.contiguous = contiguous
         self.random_state = random_state
-        self.som_params = som_params
+        self.som = som
 
     def fit(self, X: np.ndarray, y: None = None) -> "SOMClustering":
-        self.som_ = SOM(random_state=self.random_state, **self.som_params).fit(X)
+        som = clone(self.som) if self.som is not None else SOM()
+        self.som_ = som.set_params(random_state=self.random_state).fit(X)
+        self.n_features_in_ = self.som_.n_features_in_
         self.unit_labels_ = cluster_prototypes(self.som_.weights_, self.n_clusters, method=self.method,
                                                grid=self.som_.grid, contiguous=self.contiguous,
                                                random_state=self.random_state or 0)
@@ -95,6 +100,7 @@ class SOMClustering:
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self)
         return self.unit_labels_[self.som_.predict(X)]
 
     def fit_predict(self, X: np.ndarray, y: None = None) -> np.ndarray:

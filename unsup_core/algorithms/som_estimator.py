@@ -28,6 +28,8 @@ import math
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from unsup_core.algorithms.som_grid import (LR_DECAYS, MINISOM_LR_DECAY, MINISOM_SIGMA_DECAY, NEIGHBORHOODS,
                                             PRECOMPUTED_MAX_UNITS, SIGMA_DECAYS, TOPOLOGIES, MapGrid,
@@ -56,7 +58,7 @@ def minisom_initial_weights(X: np.ndarray, rows: int, cols: int, init: str, seed
         return X[[generator.randint(n) for _ in range(rows * cols)]].copy()
     if init == "pca":
         if d < 2:
-            raise ValueError("pca initialisation needs at least 2 features; use init='random'")
+            raise ValueError(f"pca initialisation needs at least 2 features, got n_features={d}; use init='random'")
         # One BLAS thread: on a busy machine numpy's threaded BLAS turns this small problem from
         # milliseconds into hundreds of them. Same operations as minisom, so the same result.
         with _blas_threads().limit(limits=1, user_api="blas"):
@@ -301,7 +303,7 @@ class _MiniSomBackend:
         self.minisom._weights[...] = state["weights"].numpy()
 
 
-class SOM:
+class SOM(ClusterMixin, TransformerMixin, BaseEstimator):
     """A self-organizing map (Kohonen) on a rows x cols grid.
 
     Parameters match minisom's where they overlap: ``sigma`` (initial neighbourhood radius, in grid
@@ -334,9 +336,11 @@ class SOM:
 
     # -- scikit-learn API -------------------------------------------------------------------------
     def fit(self, X: np.ndarray, y: None = None) -> "SOM":
+        """Train the map; ``labels_`` [N] is then each training sample's best-matching unit."""
         self.start(X)
         while not self.done_:
             self.iterate(measure=False)
+        self.labels_ = self.predict(X)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -345,7 +349,7 @@ class SOM:
         return best.cpu().numpy()
 
     def fit_predict(self, X: np.ndarray, y: None = None) -> np.ndarray:
-        return self.fit(X).predict(X)
+        return self.fit(X).labels_
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Euclidean distance of each sample to each neuron's weights, [N, K]."""
@@ -383,13 +387,12 @@ class SOM:
     def start(self, X: np.ndarray, n_updates: int | None = None) -> "SOM":
         """Validate, initialise the weights and get ready for :meth:`iterate`."""
         self._validate_params()
-        X = np.asarray(X)
-        if X.ndim != 2 or len(X) == 0:
-            raise ValueError(f"X must be 2-D [n_samples, n_features] with samples, got shape {X.shape}")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite=False)
         if not np.isfinite(X).all():
             raise ValueError("X contains NaN or infinite values; impute or drop them first")
-        self.grid = MapGrid(self.rows, self.cols, self.topology)
-        self.n_features_in_ = X.shape[1]
+        if len(X) < 2:
+            raise ValueError(f"n_samples={len(X)}: a map needs at least 2 samples")
+        self.grid_ = MapGrid(self.rows, self.cols, self.topology)
         total = n_updates if n_updates is not None else self.n_updates
         self.total_updates_ = int(total if total is not None else DEFAULT_EPOCHS * len(X))
         if self.total_updates_ < 1:
@@ -425,6 +428,11 @@ class SOM:
         return metrics
 
     @property
+    def grid(self) -> MapGrid:
+        """The fitted map's grid (cells, positions, neighbours)."""
+        return self.grid_
+
+    @property
     def weights_(self) -> np.ndarray:
         """The prototypes, [rows * cols, D]."""
         return self._backend.weights_numpy()
@@ -448,16 +456,15 @@ class SOM:
 
     # -- internals --------------------------------------------------------------------------------
     def _weights_tensor(self) -> torch.Tensor:
-        if not hasattr(self, "_backend"):
-            raise RuntimeError("this SOM is not fitted yet; call fit(X) first")
+        check_is_fitted(self, "_backend")
         return self._backend.weights_tensor()
 
     def _as_tensor(self, X: np.ndarray) -> torch.Tensor:
+        """``X`` on the map's device; it must have the features the map was fitted on (scikit-learn's
+        message names both counts)."""
         weights = self._weights_tensor()
-        data = torch.as_tensor(np.asarray(X), dtype=weights.dtype, device=weights.device)
-        if data.ndim != 2 or data.shape[1] != weights.shape[1]:
-            raise ValueError(f"X must be [n_samples, {weights.shape[1]}], got shape {tuple(data.shape)}")
-        return data
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return torch.as_tensor(X, dtype=weights.dtype, device=weights.device)
 
     def _validate_params(self) -> None:
         checks = [

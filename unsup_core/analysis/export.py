@@ -73,6 +73,18 @@ def labelled_rows(table: pd.DataFrame, source_rows: np.ndarray, outputs: list[di
     return result
 
 
+def rows_of_samples(table: pd.DataFrame, source_rows: np.ndarray, samples: np.ndarray,
+                    clusters: np.ndarray, cluster_column: str = "cluster") -> pd.DataFrame:
+    """The original rows of ``samples`` (indices into the prepared data), in order, with their cluster.
+
+    ``source_rows[i]`` is the table row sample ``i`` came from; ``clusters[i]`` its cluster.
+    """
+    samples = np.asarray(samples, dtype=np.int64)
+    rows = table.iloc[np.asarray(source_rows)[samples]].reset_index(drop=True)
+    rows.insert(0, _free_name(rows, cluster_column), np.asarray(clusters)[samples])
+    return rows
+
+
 def table_bytes(frame: pd.DataFrame, file_format: str) -> bytes:
     """CSV (UTF-8, comma, dot decimals, text quoted) or Parquet.
 

@@ -1,6 +1,6 @@
 """A clustering tournament: algorithms x k x preparations, scored without labels, one recommendation.
 
-Candidates: k-means, Gaussian mixtures (full and diagonal covariances), Ward, spectral clustering
+Candidates: k-means, Gaussian mixtures (full, tied and diagonal covariances), Ward, spectral clustering
 (k = 2..k_max) and HDBSCAN (k comes out of the data), each on several preparations of the same
 measurements: standard or robust scaling, a log of the skewed positive columns, PCA whitening.
 Every candidate is scored by criteria that never see labels:
@@ -33,6 +33,8 @@ STABILITY_RESAMPLES = 4
 STABILITY_FINALISTS = 8
 SPECTRAL_NEIGHBOURS = 10
 SKEWNESS_FOR_LOG = 1.0
+MIXTURE_COVARIANCES = ("full", "tied", "diag")
+MIXTURE_RESTARTS = 1
 ALGORITHM_NAMES = {"kmeans": "k-means", "gmm": "Gaussian mixture", "agglomerative": "Ward",
                    "spectral": "spectral clustering", "hdbscan": "HDBSCAN"}
 
@@ -60,6 +62,7 @@ class Candidate:
     config: dict
     labels: np.ndarray = field(repr=False)
     scores: dict = field(default_factory=dict)
+    parameters: int = 0  # free parameters of a mixture (0 for the other algorithms)
 
     @property
     def title(self) -> str:
@@ -184,13 +187,19 @@ def fit_labels(algorithm: str, config: dict, X: np.ndarray, seed: int) -> tuple[
     raise ValueError(f"unknown tournament algorithm {algorithm!r}")
 
 
+def mixture_parameters(covariance: str, k: int, d: int) -> int:
+    """Free parameters of a k-component Gaussian mixture in d dimensions (means, covariances, weights)."""
+    per_covariance = {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d, "spherical": k}
+    return k * d + per_covariance[covariance] + k - 1
+
+
 def _mixture(mixture_class, config: dict, X: np.ndarray, seed: int):
     from sklearn.exceptions import ConvergenceWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return mixture_class(config["n_components"], covariance_type=config["covariance_type"], random_state=seed,
-                             reg_covar=1e-5).fit(X)
+                             reg_covar=1e-5, n_init=MIXTURE_RESTARTS).fit(X)
 
 
 def assign(model, X_fit: np.ndarray, labels: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -215,7 +224,7 @@ def contestants(X: np.ndarray, recipe: Recipe, ks: list[int], seed: int) -> list
     for k in ks:
         model = KMeans(k, n_init=4, random_state=seed).fit(X)
         found.append(Candidate("kmeans", k, recipe, {"n_clusters": k}, model.labels_))
-    for covariance in ("full", "diag"):
+    for covariance in MIXTURE_COVARIANCES:
         for k in [1, *ks]:
             config = {"n_components": k, "covariance_type": covariance}
             try:
@@ -223,7 +232,8 @@ def contestants(X: np.ndarray, recipe: Recipe, ks: list[int], seed: int) -> list
             except ValueError:  # a component collapsed onto too few rows: this k does not fit
                 continue
             responsibilities = model.predict_proba(X)
-            candidate = Candidate("gmm", k, recipe, config, responsibilities.argmax(axis=1))
+            candidate = Candidate("gmm", k, recipe, config, responsibilities.argmax(axis=1),
+                                  parameters=mixture_parameters(covariance, k, X.shape[1]))
             candidate.scores["bic_prepared"] = float(model.bic(X))
             # ICL (Biernacki et al. 2000): BIC plus twice the entropy of the soft assignments, so
             # components that overlap (one non-Gaussian group covered by several) are penalised.

@@ -25,6 +25,7 @@ ID_NAME_HINTS = ("id", "rownames", "row", "index", "idx", "no", "nr", "number", 
 DATE_NAME_HINTS = ("year", "yr", "date", "time", "month", "day", "timestamp")
 YEAR_RANGE = (1800, 2100)
 MAX_CODE_LEVELS = 5  # an integer column with at most this many values is a code (0/1, 1-5), not a measurement
+ROW_COUNTER_SHARE = 0.9  # share of consecutive rows going up by exactly one that marks a row counter
 NEAR_CONSTANT_SHARE = 0.95  # one value in at least this share of the rows: nothing to separate groups by
 MISSING_CATEGORY = "(missing)"
 
@@ -99,13 +100,28 @@ def _name_tokens(name: str) -> set[str]:
     return {token for token in "".join(c if c.isalnum() else " " for c in name.lower()).split() if token}
 
 
+def counts_up_in_runs(column: pd.Series) -> bool:
+    """Integers that go up by exactly one from row to row almost everywhere (1..50, 1..50, ...): a row
+    number restarted within each group of the file, which describes where a row sits, not the row."""
+    values = column.to_numpy(dtype=np.float64)
+    if len(values) < 10 or not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
+        return False
+    return bool(np.mean(np.diff(values) == 1) >= ROW_COUNTER_SHARE)
+
+
+def _named_like_id(name: str) -> bool:
+    """id, patient_no, SampleID, subjectid: an id word as a token, or a name ending in "id"."""
+    return bool(_name_tokens(name) & set(ID_NAME_HINTS)) or name.lower().endswith("id")
+
+
 def _looks_like_id(name: str, column: pd.Series) -> bool:
-    """A row number, or a column named like an id whose values are (nearly) all different."""
-    if is_row_id(column):
+    """A row number (also one restarted per group), or integers named like an id, (nearly) all different.
+    Integers only: "malic_acid" or "lipid" end in "id" but hold measured fractions."""
+    if is_row_id(column) or counts_up_in_runs(column):
         return True
-    tokens = _name_tokens(name)
-    named = bool(tokens & set(ID_NAME_HINTS)) or name.lower().endswith("id")
-    return named and column.nunique() >= 0.5 * column.notna().sum()
+    present = column.dropna()
+    integers = bool(len(present)) and bool(np.all(present == np.round(present)))
+    return _named_like_id(name) and integers and column.nunique() >= 0.5 * column.notna().sum()
 
 
 def _looks_like_date(name: str, column: pd.Series) -> bool:

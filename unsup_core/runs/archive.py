@@ -49,7 +49,7 @@ READABLE_FORMATS = (1, 2, 3)
 _OUTCOME_FIELDS = ("status", "step", "device_label", "created_at", "started_at", "ended_at", "error")
 # Format 1 also wrote these; they are read and thrown away: ids, owners and flags come from this server.
 _IGNORED_FIELDS = ("id", "algorithm", "dataset", "steps", "device", "queued_at", "owner", "shared", "parent_id")
-_SPEC_FIELDS = ("algorithm", "dataset", "config", "steps", "seed", "device", "dataset_options")
+_SPEC_FIELDS = ("algorithm", "dataset", "config", "steps", "seed", "device", "dataset_options", "purpose")
 _SMALL_MEMBERS = {"run.json": 4 * 1024**2, "config.json": 1024**2, "artifacts/worker.log": 8 * 1024**2,
                   "artifacts/error.log": 1024**2}
 _SNAPSHOT = re.compile(r"artifacts/snapshots/(\d{9})\.npz")
@@ -364,7 +364,7 @@ def _spec(meta: dict, data_path: Path | None) -> RunSpec:
     _expect(not unknown, f"unknown fields in spec: {', '.join(sorted(unknown))[:200]}")
     config, options = spec.get("config", {}), spec.get("dataset_options", {})
     _expect(isinstance(config, dict) and isinstance(options, dict), "config and dataset_options must be objects")
-    for name in ("algorithm", "dataset", "device"):
+    for name in ("algorithm", "dataset", "device", "purpose"):
         _expect(isinstance(spec.get(name, "auto"), str), f"{name} must be text")
     for name in ("steps", "seed"):
         _expect(isinstance(spec.get(name), int) and not isinstance(spec.get(name), bool), f"{name} must be an integer")
@@ -372,17 +372,17 @@ def _spec(meta: dict, data_path: Path | None) -> RunSpec:
         if data_path is None:
             raise ArchiveError("refused: the run is on a user's file but the archive does not hold it (data/...)")
         options = {**options, "path": str(data_path)}
-    device = spec.get("device", "auto")
+    device, purpose = spec.get("device", "auto"), spec.get("purpose", "")
     try:
         return make_spec(spec["algorithm"], spec["dataset"], config, steps=spec["steps"], seed=spec["seed"],
-                         device=device, dataset_options=options)
+                         device=device, dataset_options=options, purpose=purpose)
     except UserError as error:
         if device == "auto":
             raise ArchiveError(f"refused: the archived run's settings are not valid here: {error}") from None
     # A GPU run imported on a machine without one: same run, device chosen here.
     try:
         return make_spec(spec["algorithm"], spec["dataset"], config, steps=spec["steps"], seed=spec["seed"],
-                         device="auto", dataset_options=options)
+                         device="auto", dataset_options=options, purpose=purpose)
     except UserError as error:
         raise ArchiveError(f"refused: the archived run's settings are not valid here: {error}") from None
 

@@ -5,6 +5,7 @@ The interface is deliberately small (``submit``, ``attach``, ``cancel``; handles
 ``python -m unsup_core.runs.worker`` process in a new session; a reaper thread notices workers that
 die without reporting (SIGKILL, out of memory) and marks their runs failed with the reason, and a
 warm worker that has already imported torch is kept ready so a new run starts in well under a second.
+:func:`make_executor` picks this one or, with ``UNSUP_LAB_EXECUTOR=ray``, ``ray_executor.RayExecutor``.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from unsup_core.runs import processes
 from unsup_core.runs.worker import worker_threads
 from unsup_core.runs.spec import RunSpec
 from unsup_core.runs.store import TERMINAL_STATUSES, RunRecord, RunStore
+from unsup_core.settings import ClusterSettings
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REAP_INTERVAL = 0.25
 CANCEL_GRACE_SECONDS = 3.0
 # A new warm worker spends seconds of CPU on its imports: it starts once the run that took the last
@@ -35,8 +36,9 @@ WARM_REFILL_MAX_DELAY = 10.0
 
 def _worker_environment(store: RunStore) -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     env["UNSUP_LAB_HOME"] = str(store.home)
+    if store.database_url:  # the worker opens the same store, wherever it was named
+        env["UNSUP_LAB_DATABASE_URL"] = store.database_url
     # BLAS pools must be sized before numpy loads: OpenBLAS threads spinning on a busy machine made a
     # scikit-learn fit 40x slower here. Same budget as torch's threads (see worker.limit_threads).
     threads = str(worker_threads())
@@ -59,7 +61,7 @@ def signal_worker(run: RunRecord, signum: int) -> bool:
 def request_stop(store: RunStore, run_id: str) -> RunRecord:
     """Flag the run cancelled and SIGTERM its worker, which stops after its current step."""
     run = store.request_cancel(run_id)
-    if run.status == "running":
+    if run.status == "running" and run.ray_job is None:  # a Ray job's process id is another machine's
         signal_worker(run, signal.SIGTERM)
     return run
 
@@ -69,7 +71,8 @@ def force_stop(store: RunStore, run_id: str) -> None:
     run = store.get_run(run_id)
     if run.status in TERMINAL_STATUSES:
         return
-    signal_worker(run, signal.SIGKILL)
+    if run.ray_job is None:
+        signal_worker(run, signal.SIGKILL)
     store.finish(run_id, "cancelled", f"killed: the worker did not stop within {CANCEL_GRACE_SECONDS:.0f} s")
 
 
@@ -219,7 +222,7 @@ class LocalExecutor:
             output, log = subprocess.DEVNULL, None  # an unwritable run folder must not stop the launch
         try:
             return subprocess.Popen(
-                command, cwd=PROJECT_ROOT, env=_worker_environment(self.store), start_new_session=True,
+                command, env=_worker_environment(self.store), start_new_session=True,
                 stdin=subprocess.PIPE if "--warm" in args else subprocess.DEVNULL,
                 stdout=output, stderr=output,
             )
@@ -293,3 +296,13 @@ class LocalExecutor:
                                      f"worker {processes.describe_exit(process.returncode)} before finishing")
         for run_id in overdue:
             force_stop(self.store, run_id)
+
+
+def make_executor(store: RunStore, *, warm_workers: int = 0, watch_parent: bool = True):
+    """The executor the settings ask for: local worker processes, or jobs on a Ray cluster."""
+    settings = ClusterSettings.from_env()
+    if settings.executor == "ray":
+        from unsup_core.runs.ray_executor import RayExecutor
+
+        return RayExecutor(store, settings, watch_parent=watch_parent)
+    return LocalExecutor(store, warm_workers=warm_workers, watch_parent=watch_parent)

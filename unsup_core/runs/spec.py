@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from unsup_core import config as config_lib
 
 MAX_STEPS = 10_000_000
+# Why a run exists: "" for a run someone asked for; HELPER for one a page starts to draw its own views
+# (Your data's maps, its choose-for-me tournament, its outlier scores), which Runs lists apart.
+HELPER = "helper"
+PURPOSES = ("", HELPER)
 SEED = config_lib.FieldSpec("seed", "int", 0, 0, config_lib.MAX_SEED, 1, None, False, "Same seed, same run.")
 
 
@@ -22,14 +26,21 @@ class RunSpec:
     seed: int = 0
     device: str = "auto"
     dataset_options: dict = field(default_factory=dict)
+    purpose: str = ""  # one of PURPOSES
+
+    @property
+    def is_helper(self) -> bool:
+        return self.purpose == HELPER
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
 def make_spec(algorithm: str, dataset: str, overrides: dict | None = None, *, steps: int | None = None,
-              seed: int = 0, device: str = "auto", dataset_options: dict | None = None) -> RunSpec:
-    """Validate names, config values, seed, kind compatibility and step count; raise UserError subclasses."""
+              seed: int = 0, device: str = "auto", dataset_options: dict | None = None,
+              purpose: str = "") -> RunSpec:
+    """Validate names, config values, seed, kind compatibility, step count and purpose; raise UserError
+    subclasses."""
     # Imported here: reading runs (list, show, cancel) must not pay for importing torch.
     from unsup_core.algorithms import get_algorithm
     from unsup_core.datasets import coerce_options, get_entry
@@ -43,6 +54,8 @@ def make_spec(algorithm: str, dataset: str, overrides: dict | None = None, *, st
     if not 1 <= steps <= MAX_STEPS:
         raise config_lib.ConfigError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
     seed = config_lib.parse_allowed(SEED, seed)
+    if purpose not in PURPOSES:
+        raise config_lib.ConfigError(f"purpose must be one of {', '.join(map(repr, PURPOSES))}, got {purpose!r}")
     resolve_device(device)  # refuses unknown names and cuda without a GPU, before anything starts
     # Last, as it may read a user's file: static for built-ins, a table or images for a file.
     kind = entry.kind_for(options)
@@ -50,4 +63,4 @@ def make_spec(algorithm: str, dataset: str, overrides: dict | None = None, *, st
         raise config_lib.ConfigError(
             f"{algorithm} does not accept {kind} data ({dataset}); it accepts: "
             f"{', '.join(algorithm_cls.accepts)}")
-    return RunSpec(algorithm, dataset, config_lib.to_dict(config), steps, seed, device, options)
+    return RunSpec(algorithm, dataset, config_lib.to_dict(config), steps, seed, device, options, purpose)

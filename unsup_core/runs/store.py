@@ -1,4 +1,8 @@
-"""The run store: one SQLite database (WAL) for runs and metrics, plus a folder of artifacts per run.
+"""The run store: one database for runs and metrics, plus a folder of artifacts per run.
+
+The database is SQLite (WAL) on one machine, or PostgreSQL when ``UNSUP_LAB_DATABASE_URL`` names one,
+so that workers on several machines share it (``runs/backends.py``); artifacts stay files under
+``UNSUP_LAB_HOME``, which every machine then mounts.
 
 Shaped like MLflow's split: ``runs`` holds parameters (the spec) and status, ``series`` and
 ``metrics`` hold (run, name, step) -> value rows, and artifacts (snapshots as .npz, checkpoints, logs) live on disk
@@ -15,6 +19,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import sqlite3
 import tempfile
 import threading
@@ -25,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from unsup_core.errors import UserError
 from unsup_core.paths import data_home
-from unsup_core.runs import control, ownership, processes
+from unsup_core.runs import backends, control, ownership, processes
 from unsup_core.runs.spec import RunSpec
 
 if TYPE_CHECKING:  # numpy is imported where arrays are read or written: a queued worker never needs it
@@ -61,7 +66,9 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT,
     owner TEXT,
     shared INTEGER NOT NULL DEFAULT 0,
-    parent_id TEXT
+    parent_id TEXT,
+    host TEXT,
+    ray_job TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status, device, queued_at);
 -- One series per (run, metric name); rows are keyed by integers, which halves the insert cost.
@@ -125,6 +132,8 @@ class RunRecord:
     owner: str | None
     shared: bool
     parent_id: str | None
+    host: str | None = None  # the machine that launched the run (its launcher_pid and, locally, pid)
+    ray_job: str | None = None  # the Ray job training it, when the Ray executor placed it
 
     @property
     def is_active(self) -> bool:
@@ -205,49 +214,50 @@ class RunStore(control.ControlChannel, ownership.OwnershipRecords):
     Pausing, stepping and changing a running run are in :class:`control.ControlChannel`.
     """
 
-    def __init__(self, home: str | Path | None = None) -> None:
+    def __init__(self, home: str | Path | None = None, *, database_url: str | None = None) -> None:
         self.home = Path(home) if home is not None else data_home()
         self.runs_dir = self.home / "runs"
         self.db_path = self.home / "runs.db"
         self._local = threading.local()
+        self.database_url = database_url or backends.database_url()
+        if self.database_url:
+            self._backend = backends.PostgresBackend(self.database_url)
+            self.read_only = False
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            self._backend.create_schema(self._connect(), _SCHEMA + control.SCHEMA + ownership.SCHEMA)
+            return
+        self._backend = backends.SqliteBackend(self.db_path)
         # A store this process cannot write (a read-only mount, another user's folder) is opened to read,
         # so runs can still be listed and shown; any write then fails as a read-only database.
         self.read_only = self.home.is_dir() and not all(
             os.access(path, os.W_OK) for path in (self.home, self.db_path) if path.exists())
-        self._read_only_uri = None
         if not self.read_only:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
-            with self._connect() as connection:
-                connection.executescript(_SCHEMA + control.SCHEMA + ownership.SCHEMA)
+            self._backend.create_schema(self._connect(), _SCHEMA + control.SCHEMA + ownership.SCHEMA)
             return
         if not self.db_path.exists():
             raise UserError(f"no run store at {self.home}: the folder is read-only and holds no runs.db")
         # Reading a WAL database needs its -shm file, which cannot be created here once the last writer
         # has removed it; with neither -wal nor -shm left every change is in runs.db, read as immutable.
         left_by_writer = any(Path(f"{self.db_path}{suffix}").exists() for suffix in ("-wal", "-shm"))
-        self._read_only_uri = f"{self.db_path.absolute().as_uri()}?{'mode=ro' if left_by_writer else 'immutable=1'}"
+        self._backend.read_only_uri = (f"{self.db_path.absolute().as_uri()}?"
+                                       f"{'mode=ro' if left_by_writer else 'immutable=1'}")
         try:
             self._connect().execute("SELECT COUNT(*) FROM runs").fetchone()
         except sqlite3.DatabaseError as error:
             raise UserError(f"the run store at {self.home} is read-only and cannot be read ({error})") from None
 
     # -- connections --------------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> sqlite3.Connection | backends.PostgresConnection:
+        """This thread's connection (one per thread; SQLite's and psycopg's are not shared)."""
         connection = getattr(self._local, "connection", None)
-        if connection is None and self._read_only_uri is not None:
-            connection = sqlite3.connect(self._read_only_uri, uri=True, timeout=30, isolation_level=None)
-            connection.row_factory = sqlite3.Row
-            self._local.connection = connection
-        elif connection is None:
-            # isolation_level=None: we open transactions explicitly (BEGIN IMMEDIATE for writes that
-            # read first), so no implicit transaction holds a read snapshot between calls.
-            connection = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
-            connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA busy_timeout=30000")
-            self._local.connection = connection
+        if connection is None:
+            connection = self._local.connection = self._backend.connect()
         return connection
+
+    @property
+    def backend_name(self) -> str:
+        return self._backend.name
 
     def _execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
         return self._connect().execute(sql, params)
@@ -267,12 +277,13 @@ class RunStore(control.ControlChannel, ownership.OwnershipRecords):
             try:
                 self._execute(
                     "INSERT INTO runs (id, algorithm, dataset, spec, status, steps, device, created_at, queued_at,"
-                    " updated_at, owner, parent_id, launcher_pid, launcher_start)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " updated_at, owner, parent_id, launcher_pid, launcher_start, host)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (run_id, spec.algorithm, spec.dataset, json.dumps(spec.as_dict()), "queued", spec.steps,
-                     device, now, now, now, owner, parent_id, launcher_pid, processes.start_time(launcher_pid)),
+                     device, now, now, now, owner, parent_id, launcher_pid, processes.start_time(launcher_pid),
+                     socket.gethostname()),
                 )
-            except sqlite3.IntegrityError:
+            except self._backend.integrity_errors:
                 continue
             self.run_dir(run_id).mkdir(parents=True, exist_ok=True)
             return run_id
@@ -320,11 +331,12 @@ class RunStore(control.ControlChannel, ownership.OwnershipRecords):
         """Start a queued run if its device has a free slot and no earlier run waits for it.
 
         Returns "claimed" (now running), "wait" (try again later) or "gone" (no longer queued, e.g.
-        cancelled). One IMMEDIATE transaction makes check-and-claim atomic across processes, so two
+        cancelled). One transaction holding the store's write lock (SQLite's BEGIN IMMEDIATE, a
+        PostgreSQL advisory lock) makes check-and-claim atomic across processes and machines, so two
         sessions can never take the same slot.
         """
         connection = self._connect()
-        connection.execute("BEGIN IMMEDIATE")
+        self._backend.begin(connection, claim=True)
         try:
             row = connection.execute("SELECT status, device, queued_at FROM runs WHERE id=?", (run_id,)).fetchone()
             if row is None or row["status"] != "queued":
@@ -368,10 +380,10 @@ class RunStore(control.ControlChannel, ownership.OwnershipRecords):
         now = time.time()
         cursor = self._execute(
             "UPDATE runs SET status='queued', spec=?, steps=?, queued_at=?, updated_at=?, ended_at=NULL,"
-            " error=NULL, cancel_requested=0, pid=NULL, pid_start=NULL, launcher_pid=?, launcher_start=?"
-            " WHERE id=? AND status=?",
+            " error=NULL, cancel_requested=0, pid=NULL, pid_start=NULL, launcher_pid=?, launcher_start=?,"
+            " host=?, ray_job=NULL WHERE id=? AND status=?",
             (json.dumps(spec.as_dict()), spec.steps, now, now, launcher_pid, processes.start_time(launcher_pid),
-             run_id, run.status),
+             socket.gethostname(), run_id, run.status),
         )
         if cursor.rowcount != 1:
             raise RunStateError(f"run {run_id} changed while resuming; try again")
@@ -410,6 +422,19 @@ class RunStore(control.ControlChannel, ownership.OwnershipRecords):
                       (time.time(), run_id))
         return self.get_run(run_id)
 
+    def set_ray_job(self, run_id: str, job_id: str) -> None:
+        """Record the Ray job that will train a queued run (its liveness is then Ray's to tell)."""
+        self._execute("UPDATE runs SET ray_job=?, updated_at=? WHERE id=?", (job_id, time.time(), run_id))
+
+    def finish_ray_job(self, run_id: str, job_id: str, status: str, error: str | None = None) -> bool:
+        """Like :meth:`finish_worker`, for a run placed by Ray: only while ``job_id`` is still its job."""
+        now = time.time()
+        cursor = self._execute(
+            "UPDATE runs SET status=?, error=?, ended_at=?, updated_at=? WHERE id=? AND ray_job=? AND status IN (?, ?)",
+            (status, error, now, now, run_id, job_id, *ACTIVE_STATUSES),
+        )
+        return cursor.rowcount == 1
+
     def cancel_requested(self, run_id: str) -> bool:
         row = self._execute("SELECT cancel_requested FROM runs WHERE id=?", (run_id,)).fetchone()
         return bool(row and row[0])
@@ -421,7 +446,10 @@ class RunStore(control.ControlChannel, ownership.OwnershipRecords):
         'running' after its process died (SIGKILL, out of memory, machine restart).
         """
         changed = []
+        here = socket.gethostname()
         for run in self.list_runs(statuses=ACTIVE_STATUSES):
+            if run.ray_job is not None or (run.host is not None and run.host != here):
+                continue  # process ids mean nothing on another machine; Ray watches its own jobs
             launcher_alive = processes.is_alive(run.launcher_pid, run.launcher_start)
             if run.status == "running" and not processes.is_alive(run.pid, run.pid_start):
                 if launcher_alive:
@@ -440,7 +468,7 @@ class RunStore(control.ControlChannel, ownership.OwnershipRecords):
         return changed
 
     # -- metrics ------------------------------------------------------------------------------
-    def _series_ids(self, connection: sqlite3.Connection, run_id: str, names: set[str]) -> dict[str, int]:
+    def _series_ids(self, connection, run_id: str, names: set[str]) -> dict[str, int]:
         """Ids of the run's metric series, creating missing ones (inside the caller's transaction).
 
         Looked up once per batch, not cached: a deleted and re-imported run gets new ids.
@@ -459,7 +487,7 @@ class RunStore(control.ControlChannel, ownership.OwnershipRecords):
         """
         now = time.time()
         connection = self._connect()
-        connection.execute("BEGIN IMMEDIATE")
+        self._backend.begin(connection)
         try:
             ids = self._series_ids(connection, run_id, {name for name, _, _ in rows})
             connection.executemany(
@@ -521,7 +549,7 @@ class RunStore(control.ControlChannel, ownership.OwnershipRecords):
         staging.rename(self.run_dir(run_id))
         connection = self._connect()
         try:
-            connection.execute("BEGIN IMMEDIATE")
+            self._backend.begin(connection)
             try:
                 values = {**record, "id": run_id, "algorithm": spec.algorithm, "dataset": spec.dataset,
                           "spec": json.dumps(spec.as_dict()), "steps": spec.steps, "owner": owner, "shared": 0,
@@ -610,7 +638,7 @@ class RunStore(control.ControlChannel, ownership.OwnershipRecords):
 
     def delete_run(self, run_id: str) -> None:
         connection = self._connect()
-        connection.execute("BEGIN IMMEDIATE")
+        self._backend.begin(connection)
         try:
             connection.execute("DELETE FROM metrics WHERE series_id IN (SELECT id FROM series WHERE run_id=?)",
                                (run_id,))

@@ -10,6 +10,9 @@ from unsup_core.analysis.profiles import ClusterProfiles, readable
 from unsup_core.viz.style import base_layout, category_colour
 
 MAX_HOVER_COLUMNS = 8
+# Above this many points a 2-D map is drawn with WebGL (Scattergl), which pans and hovers 100,000 points
+# smoothly; below it, SVG: crisp, and a browser allows only a few WebGL canvases per page.
+WEBGL_MIN_POINTS = 5_000
 
 
 def cluster_name(cluster: int) -> str:
@@ -45,7 +48,8 @@ def _hover(hover: pd.DataFrame | None, mask: np.ndarray, rows: np.ndarray | None
 def cluster_map(coordinates: np.ndarray, clusters: np.ndarray | None, title: str, *,
                 hover: pd.DataFrame | None = None, rows: np.ndarray | None = None,
                 axis_names: tuple[str, ...] = ("1", "2", "3"), names: list[str] | None = None) -> go.Figure:
-    """Rows on a 2-D (WebGL) or 3-D map, one trace per cluster; hovering shows the row's values.
+    """Rows on a 2-D or 3-D map, one trace per cluster (in the order of ``np.unique(clusters)``); hovering
+    shows the row's values. 2-D maps of ``WEBGL_MIN_POINTS`` or more points are drawn with WebGL.
 
     ``hover``: one table row per point (the original values); ``rows``: the row numbers to show.
     ``names``: legend names per cluster id (default 'cluster i', 'noise' for -1).
@@ -54,6 +58,7 @@ def cluster_map(coordinates: np.ndarray, clusters: np.ndarray | None, title: str
     clusters = np.zeros(len(coordinates), dtype=int) if clusters is None else np.asarray(clusters).astype(int)
     three_d = coordinates.shape[1] >= 3
     many = len(coordinates) > 20_000
+    scatter_2d = go.Scattergl if len(coordinates) >= WEBGL_MIN_POINTS else go.Scatter
     figure = go.Figure()
     for cluster in np.unique(clusters):
         mask = clusters == cluster
@@ -65,7 +70,7 @@ def cluster_map(coordinates: np.ndarray, clusters: np.ndarray | None, title: str
             figure.add_trace(go.Scatter3d(x=coordinates[mask, 0], y=coordinates[mask, 1], z=coordinates[mask, 2],
                                           **extra))
         else:
-            figure.add_trace(go.Scattergl(x=coordinates[mask, 0], y=coordinates[mask, 1], **extra))
+            figure.add_trace(scatter_2d(x=coordinates[mask, 0], y=coordinates[mask, 1], **extra))
     figure.update_layout(**base_layout(title, 560))
     if three_d:
         figure.update_layout(scene={"xaxis_title": axis_names[0], "yaxis_title": axis_names[1],
@@ -73,6 +78,23 @@ def cluster_map(coordinates: np.ndarray, clusters: np.ndarray | None, title: str
     else:
         figure.update_layout(xaxis_title=axis_names[0], yaxis_title=axis_names[1])
     return figure
+
+
+def selected_positions(clusters: np.ndarray, points: list[dict]) -> np.ndarray:
+    """The map positions of points a browser reports as selected on a :func:`cluster_map` of ``clusters``.
+
+    Each point names its trace (``curve_number``, one per cluster) and its index in that trace. They
+    come from the browser, so anything that is not a point of the map is ignored.
+    """
+    members = [np.flatnonzero(np.asarray(clusters) == cluster) for cluster in np.unique(clusters)]
+    positions = set()
+    for point in points if isinstance(points, list) else []:
+        curve, index = (point.get(name) if isinstance(point, dict) else None
+                        for name in ("curve_number", "point_index"))
+        if isinstance(curve, int) and isinstance(index, int) and 0 <= curve < len(members) \
+                and 0 <= index < len(members[curve]):
+            positions.add(int(members[curve][index]))
+    return np.array(sorted(positions), dtype=np.int64)
 
 
 def score_map(coordinates: np.ndarray, scores: np.ndarray, title: str, *, hover: pd.DataFrame | None = None,

@@ -144,7 +144,10 @@ def value_map(layout: MapLayout, values: np.ndarray, title: str, *, colorscale: 
 def category_map(layout: MapLayout, categories: np.ndarray, title: str, *, names: list[str] | None = None,
                  hover: list[str] | None = None, text: list[str] | None = None, prefix: str = "cluster",
                  height: int | None = None) -> go.Figure:
-    """One category per unit (-1: none), one colour per category with a legend entry each."""
+    """One category per unit (-1: none), one colour per category with a legend entry each.
+
+    Each unit's (invisible) marker carries the unit number as ``customdata``, so a click names the unit.
+    """
     categories = np.asarray(categories).astype(int)
     hover = hover or unit_hover(layout)
     figure = go.Figure()
@@ -158,13 +161,30 @@ def category_map(layout: MapLayout, categories: np.ndarray, title: str, *, names
                                     legendgroup=name, line={"width": 0.5, "color": "white"}, hoverinfo="skip"))
         figure.add_trace(go.Scatter(x=layout.x[units], y=layout.y[units], mode="markers", legendgroup=name,
                                     hovertext=[hover[u] for u in units], hoverinfo="text", showlegend=False,
-                                    marker={"size": 12, "opacity": 0}))
+                                    customdata=units, marker={"size": 12, "opacity": 0}))
     if text is not None:
         figure.add_trace(go.Scatter(x=layout.x, y=layout.y, mode="text", text=text, hoverinfo="skip",
                                     showlegend=False, textfont={"size": 9, "color": "black"}))
     figure.update_layout(**base_layout(title, height or layout.aspect_height()), plot_bgcolor="white")
     layout.axes(figure)
     return figure
+
+
+def selected_units(points: list[dict], n_units: int) -> list[int]:
+    """The units a browser reports as selected (clicked, boxed or lassoed) on a :func:`category_map`.
+
+    Each unit's marker carries its number as ``customdata``; the points come from the browser, so
+    anything that is not a unit of this map is ignored.
+    """
+    units = set()
+    for point in points if isinstance(points, list) else []:
+        unit = point.get("customdata") if isinstance(point, dict) else None
+        if isinstance(unit, list) and len(unit) == 1:  # some plotly versions wrap a scalar
+            unit = unit[0]
+        if isinstance(unit, (int, float)) and not isinstance(unit, bool) and float(unit).is_integer() \
+                and 0 <= unit < n_units:
+            units.add(int(unit))
+    return sorted(units)
 
 
 def samples_on_map(layout: MapLayout, units: np.ndarray, labels: np.ndarray | None, title: str, *,

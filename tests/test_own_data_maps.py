@@ -1,0 +1,200 @@
+"""Your data (AppTest): the default columns with their reasons on the page, the map computed in the page,
+a cluster's rows listed and downloadable, and helper runs kept out of the Runs list by default."""
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.own_files import labelled_table, shapes_zip
+from unsup_core.analysis.page_maps import compute_map, maps_in_page, start_umap_warm_up, umap_warm_up_state
+from unsup_core.datasets import load_dataset
+from unsup_core.datasets.uploads import add_upload
+from unsup_core.errors import UserError
+from unsup_core.runs.archive import export_run, import_run
+from unsup_core.runs.spec import HELPER, make_spec
+from unsup_core.runs.worker import StopFlags, execute
+from unsup_core.settings import MapSettings, QueueLimits
+from unsup_core.viz.maps import MapLayout, category_map, selected_units
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture
+def quiet(lab_home, monkeypatch):
+    monkeypatch.setenv("UNSUP_LAB_WARM_WORKERS", "0")
+    return lab_home
+
+
+def _page(page: str, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["access.user"] = "u-alice"
+    at.run()
+    at.switch_page(page)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def _widget(widgets, label):
+    return next(widget for widget in widgets if widget.label == label)
+
+
+def _sales_table() -> bytes:
+    """The columns the issue found used by default: an id, a year, a coded channel, a constant, and a
+    two-valued text column with 11 gaps; two real measurements and a segment label."""
+    rng = np.random.default_rng(0)
+    n = 120
+    member = rng.choice(["yes", "no"], n).astype(object)
+    member[rng.choice(n, 11, replace=False)] = None
+    table = pd.DataFrame({"customer_id": rng.permutation(np.arange(10_000, 10_000 + n)),
+                          "year": rng.integers(2015, 2021, n), "channel": rng.integers(1, 4, n),
+                          "version": np.full(n, 2), "spend": rng.gamma(2.0, 50.0, n).round(2),
+                          "visits": rng.poisson(6, n), "member": member,
+                          "segment": rng.choice(["a", "b", "c"], n)})
+    return table.to_csv(index=False).encode()
+
+
+def test_left_out_columns_are_listed_with_their_reason_and_the_label_is_never_a_feature(quiet):
+    at = _page("pages/your_data.py")
+    at.get("file_uploader")[0].set_value(("sales.csv", _sales_table(), "text/csv"))
+    at.run()
+    assert not at.exception and not at.error
+    assert _widget(at.selectbox, "Label column (optional)").value == "segment"
+    features = _widget(at.multiselect, "Feature columns")
+    assert features.value == ["spend", "visits"]
+    assert "segment" not in features.options  # the label is not even offered
+    reasons = {line.split("**")[1]: line.split("**: ")[1] for block in at.expander
+               if block.label.startswith("Left out by default") for markdown in block.markdown
+               for line in markdown.value.splitlines()}
+    assert "id" in reasons["customer_id"] and "year" in reasons["year"]
+    assert "integer codes with 3 values" in reasons["channel"] and "constant" in reasons["version"]
+    assert "categorical" in reasons["member"] and "segment" not in reasons
+    # Put back, the text column's gaps become their own category, never its most common value.
+    _widget(at.multiselect, "Feature columns").select("member").run()
+    summary = " ".join(block.value for block in at.success)
+    assert "11 missing values in 'member' became their own category" in summary
+
+
+def _clustered(store, content: bytes = b"", name: str = "flowers.csv", **options) -> tuple[str, np.ndarray]:
+    path, _ = add_upload(content or labelled_table(), name)
+    store.record_upload(path, "u-alice")
+    options = {"path": str(path), **(options or {"features": ["sepal_length", "sepal_width", "petal_length"],
+                                                "label": "species"})}
+    run_id = store.create_run(make_spec("kmeans", "file", {"n_clusters": 3}, dataset_options=options, steps=50),
+                              owner="u-alice")
+    execute(store, run_id, StopFlags(), QueueLimits(cpu=4, cuda=1))
+    assert store.get_run(run_id).status == "done"
+    return run_id, store.load_snapshot(run_id)[1]["row_cluster"]
+
+
+def test_small_data_is_mapped_in_the_page_and_a_clusters_rows_can_be_listed_and_downloaded(quiet, store):
+    run_id, clusters = _clustered(store)
+    at = _page("pages/your_data.py", {"cluster": run_id})
+    assert not at.exception and not at.error
+    assert any(caption.value.startswith("Computed here in") and "90 rows is under the 20,000" in caption.value
+               for caption in at.caption)
+    assert [run.algorithm for run in store.list_runs()] == ["kmeans"]  # no map run was queued
+    spec = at.get("plotly_chart")[next(i for i, chart in enumerate(at.get("plotly_chart"))
+                                       if '"Clusters on the PCA map' in chart.proto.spec)].proto.spec
+    assert '"type":"scatter"' in spec and "sepal_length: %{customdata" in spec  # hover shows the original row
+    _widget(at.selectbox, "List the rows of").select(1).run()
+    listed = next(frame.value for frame in at.dataframe if "cluster" in frame.value.columns)
+    assert len(listed) == int((clusters == 1).sum()) and set(listed["cluster"]) == {1}
+    assert list(listed.columns) == ["cluster", "sepal_length", "sepal_width", "petal_length", "species"]
+    assert any(f"Download these {len(listed)} rows" in button.proto.label for button in at.get("download_button"))
+
+
+def test_an_image_zips_clusters_show_their_images(quiet, store):
+    run_id, clusters = _clustered(store, shapes_zip(), "shapes.zip", image_size=16, label="folder")
+    at = _page("pages/your_data.py", {"cluster": run_id})
+    assert not at.exception and not at.error
+    assert any(caption.value.startswith("Hover a point to see its file; click it to see its image") for caption in at.caption)
+    _widget(at.selectbox, "List the rows of").select(0).run()
+    titles = [chart.proto.spec for chart in at.get("plotly_chart")]
+    count = min(32, int((clusters == 0).sum()))
+    assert any(f"{count} of the {int((clusters == 0).sum())} images of cluster 0" in spec for spec in titles)
+    listed = next(frame.value for frame in at.dataframe if "cluster" in frame.value.columns)
+    assert set(listed["cluster"]) == {0} and listed["file"].str.endswith(".png").all()
+
+
+def test_helper_runs_from_your_data_are_hidden_on_runs_until_asked_for(quiet, store):
+    options = {"path": str(add_upload(labelled_table(), "flowers.csv")[0])}
+    store.create_run(make_spec("kmeans", "file", {"n_clusters": 3}, dataset_options=options), owner="u-alice")
+    for algorithm in ("embedding", "outliers"):
+        store.create_run(make_spec(algorithm, "file", {}, dataset_options=options, purpose=HELPER), owner="u-alice")
+    at = _page("pages/runs.py")
+    assert not at.exception
+    listed = next(frame.value for frame in at.dataframe)
+    assert list(listed["algorithm"]) == ["kmeans"]
+    _widget(at.toggle, "Show helper runs from Your data (2)").set_value(True).run()
+    listed = next(frame.value for frame in at.dataframe)
+    assert sorted(listed["algorithm"]) == ["embedding", "kmeans", "outliers"]
+    assert sorted(listed["helper for"]) == ["", "Your data", "Your data"]
+
+
+def test_a_run_purpose_is_one_the_lab_knows():
+    assert make_spec("embedding", "blobs", purpose=HELPER).is_helper
+    assert not make_spec("embedding", "blobs").is_helper
+    with pytest.raises(UserError, match="purpose must be one of"):
+        make_spec("embedding", "blobs", purpose="sneaky")
+
+
+def test_the_page_map_is_the_map_an_embedding_run_draws(lab_home):
+    data = load_dataset("blobs")
+    computed = compute_map(data, {"method": "pca"})
+    assert computed.seconds > 0 and computed.arrays["row_pca_1"].shape == (data.n_samples,)
+    assert maps_in_page(data.n_samples, MapSettings(in_page_max_rows=data.n_samples + 1))
+    assert not maps_in_page(data.n_samples, MapSettings(in_page_max_rows=data.n_samples))
+
+
+@pytest.mark.slow
+def test_umap_is_compiled_once_per_server_in_the_background(lab_home):
+    start_umap_warm_up(MapSettings(warm_up_umap=True))
+    assert umap_warm_up_state() in ("warming", "warm")
+    start_umap_warm_up(MapSettings(warm_up_umap=True))  # a second page run starts nothing more
+    assert [thread.name for thread in threading.enumerate()].count("umap-warm-up") <= 1
+    wait_until = time.monotonic() + 300
+    while umap_warm_up_state() != "warm" and time.monotonic() < wait_until:
+        time.sleep(0.2)  # waiting on a condition: the thread's end
+    assert umap_warm_up_state() == "warm"
+    computed = compute_map(load_dataset("blobs"), {"method": "umap"})
+    assert np.isfinite(computed.arrays["row_umap_1"]).all()
+
+
+def test_a_clicked_som_unit_is_read_from_its_marker_and_nothing_else():
+    layout = MapLayout(2, 3, "rectangular", np.tile(np.arange(3.0), 2), np.repeat(np.arange(2.0), 3))
+    figure = category_map(layout, np.array([0, 0, 1, 1, -1, 1]), "map")
+    markers = [trace for trace in figure.data if trace.mode == "markers"]
+    assert sorted(int(unit) for trace in markers for unit in trace.customdata) == list(range(6))
+    points = [{"customdata": 4}, {"customdata": [2]}, {"customdata": 2.0}]
+    assert selected_units(points, layout.n_units) == [2, 4]
+    assert selected_units([{"customdata": 6}, {"customdata": -1}, {"customdata": True}, {"customdata": "1"},
+                           {"customdata": 1.5}, {}, "x"], layout.n_units) == []
+
+
+def test_a_helper_run_stays_a_helper_through_export_and_import(quiet, store, tmp_path):
+    run_id, _ = _clustered(store)
+    options = store.get_run(run_id).spec.dataset_options
+    helper = store.create_run(make_spec("embedding", "file", {}, dataset_options=options, purpose=HELPER),
+                              owner="u-alice")
+    execute(store, helper, StopFlags(), QueueLimits(cpu=4, cuda=1))
+    export_run(store, helper, tmp_path / "helper.zip")
+    imported = import_run(store, tmp_path / "helper.zip", owner="u-bob")
+    assert store.get_run(imported).spec.is_helper
+
+
+def test_data_at_the_row_limit_is_mapped_by_a_helper_run(quiet, store, monkeypatch):
+    run_id, _ = _clustered(store)
+    monkeypatch.setenv("UNSUP_LAB_IN_PAGE_MAP_ROWS", "90")  # the table has 90 rows: at the limit, not under
+    at = _page("pages/your_data.py", {"cluster": run_id})
+    assert not at.exception and not at.error
+    maps = [run for run in store.list_runs() if run.algorithm == "embedding"]
+    assert len(maps) == 1 and maps[0].spec.is_helper and maps[0].spec.config["method"] == "pca"
+    assert not store.get_run(run_id).spec.is_helper  # the clustering itself is the user's run
+    assert any("in a background run (90 rows is at least the 90 rows mapped in the page)" in caption.value
+               or caption.value.startswith("Computed by the background run") for caption in at.caption)
