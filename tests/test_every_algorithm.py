@@ -13,6 +13,7 @@ from pages import anomaly_extras, som_tools  # noqa: F401  (they register the ru
 from pages.run_sections import SECTIONS
 from unsup_core.algorithms import get_algorithm, list_algorithms
 from unsup_core.datasets import load_dataset
+from unsup_core.datasets.base import Dataset
 from unsup_core.snapshots import SHAPES
 from unsup_core.viz import RunView, build_panels
 
@@ -109,3 +110,22 @@ def test_explanation_is_markdown_that_katex_renders(name):
         assert "$$" not in line or line.strip() == "$$", f"display math delimiter not on a line of its own: {line!r}"
     for text in re.findall(r"\\text\{([^}]*)\}", explanation):
         assert not re.search(r"(?<!\\)_", text), f"unescaped _ in \\text{{{text}}}"
+
+
+TABLE_ALGORITHMS = sorted(cls.name for cls in list_algorithms() if "table" in cls.accepts)
+
+
+@pytest.mark.parametrize("name", TABLE_ALGORITHMS)
+def test_a_table_of_one_feature_trains_and_is_drawn(name):
+    """A user's table can come down to one feature (the default choice leaves out ids, years, codes);
+    every view of it still draws, the points along one axis."""
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(0, 1, 60), rng.normal(6, 1, 60)]).astype(np.float32)[:, None]
+    data = Dataset("one feature", "table", values, y=np.repeat([0, 1], 60), feature_names=["score"],
+                   label_names=["low", "high"])
+    algorithm = build(name, data)
+    first, second = finite_step(algorithm), finite_step(algorithm)
+    metrics = {key: (np.array([1, 2]), np.array([first[key], second.get(key, first[key])])) for key in first}
+    snapshot = algorithm.snapshot()
+    for panel in build_panels(RunView(name, metrics, snapshot, 2)):
+        panel.figure.to_json()  # the figure is complete enough to send

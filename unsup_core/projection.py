@@ -6,7 +6,7 @@ import numpy as np
 
 
 class PCAProjection:
-    """PCA fitted by SVD on at most ``max_fit_rows`` rows; identity-like for data with <= 2 features."""
+    """PCA fitted by SVD on at most ``max_fit_rows`` rows; identity-like (zero-padded) for data with <= 2 features."""
 
     def __init__(self, n_components: int = 2, max_fit_rows: int = 20000, seed: int = 0) -> None:
         self.n_components = n_components
@@ -20,7 +20,8 @@ class PCAProjection:
         X = np.asarray(X, dtype=np.float64)
         self.mean_ = X.mean(axis=0)
         if X.shape[1] <= self.n_components:
-            self.components_ = np.eye(X.shape[1])
+            # Always n_components axes: a one-feature table is drawn along x, at y = 0, not as a crash.
+            self.components_ = np.eye(self.n_components, X.shape[1])
         else:
             _, _, vt = np.linalg.svd(X - self.mean_, full_matrices=False)
             # Fix each axis' sign so the picture does not flip between runs or snapshots.

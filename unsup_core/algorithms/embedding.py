@@ -81,11 +81,14 @@ reused for every clustering of the same prepared data.
             from sklearn.decomposition import PCA
 
             pca = PCA(dimensions, random_state=self.seed)
-            return pca.fit_transform(features), {"explained_variance": float(pca.explained_variance_ratio_.sum())}
+            coordinates = pca.fit_transform(features)
+            # Fewer features than axes (one measurement): the missing axes are zero, so it draws on a line.
+            padding = np.zeros((len(coordinates), config.n_components - dimensions), coordinates.dtype)
+            return np.hstack([coordinates, padding]), {"explained_variance": float(pca.explained_variance_ratio_.sum())}
         if config.method == "tsne":
             from sklearn.manifold import TSNE
 
-            tsne = TSNE(dimensions, perplexity=min(config.perplexity, (len(features) - 1) / 3), init="pca",
+            tsne = TSNE(dimensions, perplexity=min(config.perplexity, (len(features) - 1) / 3), init="pca" if features.shape[1] >= dimensions else "random",
                         learning_rate="auto", random_state=self.seed)
             return tsne.fit_transform(features), {"kl_divergence": float(tsne.kl_divergence_)}
         import umap

@@ -135,9 +135,11 @@ batches cannot overshoot). Very large batches on small maps settle a little less
             self.feature_scale = np.ones(data.n_features, np.float32)
             self.features = data.X
         steps = self.planned_steps or self.default_steps
+        # PCA initialisation spreads the map along two main directions; a one-feature table has one.
+        init = config.init if data.n_features >= 2 else "random"
         self.som = SOM(config.rows, config.cols, topology=config.topology, neighbourhood=config.neighbourhood,
                        sigma=config.sigma, learning_rate=config.learning_rate, sigma_decay=config.sigma_decay,
-                       lr_decay=config.lr_decay, init=config.init, n_updates=steps * config.batch_size,
+                       lr_decay=config.lr_decay, init=init, n_updates=steps * config.batch_size,
                        batch_size=config.batch_size, backend=config.backend, random_state=seed,
                        device=device if config.backend == "batched" else "cpu")
         self.som.start(self.features)
