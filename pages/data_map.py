@@ -18,7 +18,8 @@ from pages.data_input import options_key
 from pages.live import render_live_run
 from unsup_core.algorithms import get_algorithm
 from unsup_core.analysis.export import rows_of_samples, table_bytes
-from unsup_core.analysis.page_maps import PageMap, compute_map, maps_in_page, umap_warm_up_state
+from unsup_core.analysis.page_maps import (InPageMapBusy, PageMap, compute_map, data_maps_in_page,
+                                         umap_warm_up_state)
 from unsup_core.analysis.reuse import find_run
 from unsup_core.config import to_dict
 from unsup_core.datasets import Dataset
@@ -51,18 +52,23 @@ def _page_map(data_key: str, config_key: str, _data: Dataset) -> PageMap:
     return compute_map(_data, json.loads(config_key))
 
 
-def _small_data_map(options: dict, data: Dataset, method: str, config: dict) -> dict[str, np.ndarray] | None:
+def _small_data_map(options: dict, data: Dataset, method: str, config: dict,
+                    runs: list[RunRecord]) -> dict[str, np.ndarray] | None:
     if method == "umap" and umap_warm_up_state() == "warming":
         st.caption("UMAP is compiling its code, once for this server; this first map waits for it.")
     with st.spinner(f"Computing the {METHOD_NAMES[method]} map..."):
         try:
             computed = _page_map(options_key(options), json.dumps(config, sort_keys=True), data)
+        except InPageMapBusy as busy:  # one t-SNE/UMAP fit at a time per server: offer the background run
+            st.info(str(busy))
+            return _background_map(options, data, method, config, runs)
         except Exception as error:  # e.g. too few rows for t-SNE or UMAP: one sentence, and the page goes on
             logging.getLogger(__name__).exception("in-page %s map failed", method)
             st.error(f"The {METHOD_NAMES[method]} map could not be computed ({type(error).__name__}: {error}).")
             return None
     st.caption(f"Computed here in {computed.seconds:.1f} s, without a run: {data.n_samples:,} rows is under the "
-               f"{MapSettings.from_env().in_page_max_rows:,} rows mapped in the page.")
+               f"{MapSettings.from_env().in_page_max_rows:,} rows (and {data.X.size:,} values under the "
+               f"{MapSettings.from_env().in_page_max_cells:,}) mapped in the page.")
     return computed.arrays
 
 
@@ -79,8 +85,7 @@ def _background_map(options: dict, data: Dataset, method: str, config: dict,
         if embedding is None:
             return None
     if embedding.is_active:
-        st.caption(f"Computing the {METHOD_NAMES[method]} map in a background run ({data.n_samples:,} rows is "
-                   f"at least the {MapSettings.from_env().in_page_max_rows:,} rows mapped in the page)...")
+        st.caption(f"Computing the {METHOD_NAMES[method]} map in a background run ({data.n_samples:,} rows)...")
         render_live_run(embedding, key_prefix="embedding")
         return None
     arrays = run_arrays(embedding.id)
@@ -95,7 +100,7 @@ def map_arrays(options: dict, data: Dataset, runs: list[RunRecord], method: str 
                dimensions: int = 2) -> dict[str, np.ndarray] | None:
     """The finished map's arrays without starting anything (for the export), or None."""
     config = map_config(method, dimensions)
-    if maps_in_page(data.n_samples):
+    if data_maps_in_page(data):
         return _page_map(options_key(options), json.dumps(config, sort_keys=True), data).arrays
     embedding = find_run(runs, "embedding", "file", options, config)
     return run_arrays(embedding.id) if embedding is not None and embedding.status == "done" else None
@@ -109,8 +114,8 @@ def map_tab(options: dict, data: Dataset, run: RunRecord, labels: np.ndarray, ta
     dimensions = right.segmented_control("Dimensions", [2, 3], default=2, format_func=lambda d: f"{d}-D",
                                          key="data.map.dimensions") or 2
     config = map_config(method, dimensions)
-    if maps_in_page(data.n_samples):
-        arrays = _small_data_map(options, data, method, config)
+    if data_maps_in_page(data):
+        arrays = _small_data_map(options, data, method, config, runs)
     else:
         arrays = _background_map(options, data, method, config, runs)
     if arrays is None:

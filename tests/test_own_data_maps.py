@@ -11,7 +11,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.own_files import labelled_table, shapes_zip
-from unsup_core.analysis.page_maps import compute_map, maps_in_page, start_umap_warm_up, umap_warm_up_state
+from unsup_core.analysis import page_maps
+from unsup_core.analysis.page_maps import (InPageMapBusy, compute_map, maps_in_page, start_umap_warm_up,
+                                           umap_warm_up_state)
+from unsup_core.datasets import Dataset
 from unsup_core.datasets import load_dataset
 from unsup_core.datasets.uploads import add_upload
 from unsup_core.errors import UserError
@@ -148,8 +151,41 @@ def test_the_page_map_is_the_map_an_embedding_run_draws(lab_home):
     data = load_dataset("blobs")
     computed = compute_map(data, {"method": "pca"})
     assert computed.seconds > 0 and computed.arrays["row_pca_1"].shape == (data.n_samples,)
-    assert maps_in_page(data.n_samples, MapSettings(in_page_max_rows=data.n_samples + 1))
-    assert not maps_in_page(data.n_samples, MapSettings(in_page_max_rows=data.n_samples))
+    assert maps_in_page(data.n_samples, 2, MapSettings(in_page_max_rows=data.n_samples + 1))
+    assert not maps_in_page(data.n_samples, 2, MapSettings(in_page_max_rows=data.n_samples))
+
+
+def test_wide_data_under_the_row_limit_still_goes_to_a_background_run():
+    settings = MapSettings(in_page_max_rows=20_000, in_page_max_cells=2_000_000)
+    assert maps_in_page(19_999, 50, settings)
+    assert not maps_in_page(19_999, 2_500, settings)  # rows alone would let 50 million values in
+
+
+def test_only_one_non_linear_map_is_fitted_in_the_page_at_a_time(lab_home):
+    data = load_dataset("blobs")
+    assert page_maps._non_linear_fit_lock.acquire(blocking=False)  # as a fit in another session would
+    try:
+        with pytest.raises(InPageMapBusy, match="background run"):
+            compute_map(data, {"method": "tsne"})
+        assert compute_map(data, {"method": "pca"}).arrays["row_pca_1"].shape == (data.n_samples,)  # PCA is instant
+    finally:
+        page_maps._non_linear_fit_lock.release()
+    assert np.isfinite(compute_map(data, {"method": "tsne"}).arrays["row_tsne_1"]).all()
+
+
+def test_wide_data_is_cut_to_fifty_components_before_t_sne():
+    from unsup_core.algorithms.embedding import NON_LINEAR_MAX_FEATURES
+
+    rng = np.random.default_rng(0)
+    wide = Dataset(name="wide", X=rng.normal(size=(120, 300)).astype(np.float32), kind="table")
+    computed = compute_map(wide, {"method": "tsne"})
+    assert computed.arrays["row_tsne_1"].shape == (120,)
+    from unsup_core.algorithms import get_algorithm
+
+    algorithm_cls = get_algorithm("embedding")
+    embedding = algorithm_cls(algorithm_cls.build_config({"method": "tsne"}))
+    embedding.setup(wide)
+    assert embedding._reduced(embedding.features).shape == (120, NON_LINEAR_MAX_FEATURES)
 
 
 @pytest.mark.slow
@@ -196,5 +232,5 @@ def test_data_at_the_row_limit_is_mapped_by_a_helper_run(quiet, store, monkeypat
     maps = [run for run in store.list_runs() if run.algorithm == "embedding"]
     assert len(maps) == 1 and maps[0].spec.is_helper and maps[0].spec.config["method"] == "pca"
     assert not store.get_run(run_id).spec.is_helper  # the clustering itself is the user's run
-    assert any("in a background run (90 rows is at least the 90 rows mapped in the page)" in caption.value
+    assert any("in a background run (90 rows)" in caption.value
                or caption.value.startswith("Computed by the background run") for caption in at.caption)
