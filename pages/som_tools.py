@@ -15,7 +15,7 @@ from pages.run_sections import register_section
 from unsup_core.algorithms.som_clustering import CLUSTER_METHODS, assign_to_units, assignment_table, \
     cluster_prototypes
 from unsup_core.algorithms.som_grid import MapGrid
-from unsup_core.analysis.export import rows_of_samples, source_table, table_bytes
+from unsup_core.analysis.export import csv_safe, rows_of_samples, source_table, table_bytes
 from unsup_core.datasets import load_dataset
 from unsup_core.runs.store import RunRecord, RunStore
 from unsup_core.snapshots import SOMSnapshot
@@ -42,7 +42,7 @@ def export_csv(run: RunRecord, arrays: dict, unit_clusters: np.ndarray) -> str:
     data = load_dataset(run.dataset, **run.spec.dataset_options)
     bmu = assign_to_units(data.X, arrays["weights"], arrays["feature_mean"], arrays["feature_scale"])
     table = assignment_table(bmu, _grid(arrays), unit_clusters, data.y, data.label_names)
-    return table.to_csv(index=False)
+    return csv_safe(table).to_csv(index=False)
 
 
 def cluster_summary(arrays: dict, unit_clusters: np.ndarray) -> pd.DataFrame:

@@ -88,6 +88,19 @@ def test_labelled_rows_map_results_back_to_the_file_rows():
     assert '"clustering"' in config_json({"clustering": {"algorithm": "kmeans"}, "embedding": None})
 
 
+def test_a_csv_for_download_never_holds_a_spreadsheet_formula():
+    attacks = ['=HYPERLINK("http://evil","x")', "+1+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tlead", "\rlead"]
+    table = pd.DataFrame({"name": [*attacks, "plain", None], "=cmd": list(range(8)),
+                          "city": pd.Categorical(["@x", "ok"] * 4), "score": [-1.5] * 8})
+    back = pd.read_csv(io.BytesIO(table_bytes(table, "csv")), keep_default_na=False)
+    assert list(back.columns) == ["name", "'=cmd", "city", "score"]
+    assert back["name"].tolist() == ["'" + attack for attack in attacks] + ["plain", ""]
+    assert back["city"].tolist() == ["'@x", "ok"] * 4
+    assert back["score"].tolist() == [-1.5] * 8  # numbers stay numbers
+    assert table["name"].tolist()[0] == attacks[0]  # the caller's table is not changed
+    assert pd.read_parquet(io.BytesIO(table_bytes(table, "parquet")))["name"].tolist()[0] == attacks[0]
+
+
 def test_figures_for_the_page_serialise(people):
     table, labels = people
     rng = np.random.default_rng(0)
