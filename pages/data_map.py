@@ -17,7 +17,7 @@ from pages.data_cluster import HELPER_PURPOSE, run_arrays, submit_run
 from pages.data_input import options_key
 from pages.live import render_live_run
 from unsup_core.algorithms import get_algorithm
-from unsup_core.analysis.export import rows_of_samples, table_bytes
+from unsup_core.analysis.export import SELECTION_DOWNLOAD_MAX_ROWS, download_label, rows_of_samples, table_bytes
 from unsup_core.analysis.page_maps import (InPageMapBusy, PageMap, compute_map, data_maps_in_page,
                                          umap_warm_up_state)
 from unsup_core.analysis.reuse import find_run
@@ -169,16 +169,19 @@ def _selected_rows(options: dict, data: Dataset, run: RunRecord, labels: np.ndar
         if cluster is None:
             return
         samples, what = np.flatnonzero(labels == cluster), cluster_name(int(cluster))
-    rows = rows_of_samples(table, data.source_rows, samples, labels)
     if data.kind == "images":
         shown = samples[:MAX_LISTED_IMAGES]
         st.plotly_chart(image_grid(data.X[shown].reshape((-1, *data.image_shape)),
                                    f"{len(shown)} of the {len(samples):,} images of {what}", n_cols=8),
                         key="data.map.images")
-    st.markdown(f"**{len(rows):,} rows of {what}**" + (f" (the first {MAX_LISTED_ROWS:,} listed)"
-                                                        if len(rows) > MAX_LISTED_ROWS else ""))
-    st.dataframe(rows.head(MAX_LISTED_ROWS), hide_index=True, key="data.map.rows")
+    st.markdown(f"**{len(samples):,} rows of {what}**" + (f" (the first {MAX_LISTED_ROWS:,} listed)"
+                                                           if len(samples) > MAX_LISTED_ROWS else ""))
+    # Only the listed rows become a table here: a cluster may hold a million, rebuilt on every rerun.
+    st.dataframe(rows_of_samples(table, data.source_rows, samples[:MAX_LISTED_ROWS], labels), hide_index=True,
+                 key="data.map.rows")
     name = what.replace(" ", "-")
-    st.download_button(f"Download these {len(rows):,} rows (CSV)", lambda: table_bytes(rows, "csv"),
+    downloaded = samples[:SELECTION_DOWNLOAD_MAX_ROWS]
+    st.download_button(download_label(len(samples)),
+                       lambda: table_bytes(rows_of_samples(table, data.source_rows, downloaded, labels), "csv"),
                        file_name=f"{Path(options['path']).stem}-{run.id}-{name}.csv", mime="text/csv",
                        key="data.map.download", on_click="ignore")

@@ -7,7 +7,8 @@ import pandas as pd
 import plotly.io as pio
 import pytest
 
-from unsup_core.analysis.export import config_json, labelled_rows, rows_of_samples, table_bytes
+from unsup_core.analysis.export import (SELECTION_DOWNLOAD_MAX_ROWS, config_json, dataset_table, download_label,
+                                       labelled_rows, rows_of_samples, sample_rows, table_bytes)
 from unsup_core.analysis.k_selection import KScores, continuous_columns, recommend, score_k
 from unsup_core.analysis.knee import knee_index
 from unsup_core.analysis.profiles import cluster_profiles, describe_cluster
@@ -86,6 +87,19 @@ def test_labelled_rows_map_results_back_to_the_file_rows():
     assert len(back) == 5 and list(back.columns) == list(result.columns)
     assert pd.read_parquet(io.BytesIO(table_bytes(result, "parquet")))["cluster_2"].dtype == "Int64"
     assert '"clustering"' in config_json({"clustering": {"algorithm": "kmeans"}, "embedding": None})
+
+
+def test_a_listing_builds_only_the_rows_it_shows():
+    data = load_dataset("iris")
+    clusters = np.arange(data.n_samples) % 3
+    shown = np.array([5, 0, 149])
+    rows = sample_rows("iris", {}, shown, clusters)
+    assert len(rows) == 3 and rows["cluster"].tolist() == [2, 0, 2]
+    whole = dataset_table(data)
+    assert rows.drop(columns="cluster").equals(whole.iloc[shown].reset_index(drop=True))
+    assert download_label(10) == "Download these 10 rows (CSV)"
+    assert download_label(SELECTION_DOWNLOAD_MAX_ROWS + 1).startswith(
+        f"Download the first {SELECTION_DOWNLOAD_MAX_ROWS:,} of these")
 
 
 def test_a_csv_for_download_never_holds_a_spreadsheet_formula():

@@ -19,6 +19,9 @@ from unsup_core.datasets import Dataset, load_dataset
 ROW_PREFIX = "row_"
 SUBSET = "row_subset"
 EXPORT_FORMATS = ("csv", "parquet")
+# Rows one selection's download holds (a cluster may be a million rows; the whole file with its
+# clusters is the page's export, not this): the page lists far fewer, this caps the CSV.
+SELECTION_DOWNLOAD_MAX_ROWS = 100_000
 # A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), +cmd|...,
 # @SUM(...)): in a CSV for download such text gets a leading ' so it opens as the text it is (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -56,12 +59,13 @@ def row_outputs(snapshot: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: values for name, values in snapshot.items() if name.startswith(ROW_PREFIX)}
 
 
-def dataset_table(data: Dataset) -> pd.DataFrame:
-    """A built-in dataset as a table: its features, and the label names when it has labels."""
-    table = pd.DataFrame(data.X, columns=data.feature_names)
+def dataset_table(data: Dataset, rows: np.ndarray | None = None) -> pd.DataFrame:
+    """A built-in dataset as a table (or only its samples ``rows``): features, and label names when labelled."""
+    rows = np.arange(data.n_samples) if rows is None else np.asarray(rows, dtype=np.int64)
+    table = pd.DataFrame(data.X[rows], columns=data.feature_names)
     if data.y is not None:
         names = data.label_names
-        table["label"] = [names[value] if names and 0 <= value < len(names) else value for value in data.y]
+        table["label"] = [names[value] if names and 0 <= value < len(names) else value for value in data.y[rows]]
     return table
 
 
@@ -111,6 +115,30 @@ def rows_of_samples(table: pd.DataFrame, source_rows: np.ndarray, samples: np.nd
     """
     samples = np.asarray(samples, dtype=np.int64)
     rows = table.iloc[np.asarray(source_rows)[samples]].reset_index(drop=True)
+    rows.insert(0, _free_name(rows, cluster_column), np.asarray(clusters)[samples])
+    return rows
+
+
+def download_label(n_rows: int) -> str:
+    """The button text of a selection's CSV download, saying when it holds only the first rows."""
+    if n_rows > SELECTION_DOWNLOAD_MAX_ROWS:
+        return f"Download the first {SELECTION_DOWNLOAD_MAX_ROWS:,} of these {n_rows:,} rows (CSV)"
+    return f"Download these {n_rows:,} rows (CSV)"
+
+
+def sample_rows(dataset: str, options: dict, samples: np.ndarray, clusters: np.ndarray,
+                cluster_column: str = "cluster") -> pd.DataFrame:
+    """The original rows of ``samples`` of a run's dataset, with their cluster, building only those rows.
+
+    ``clusters[i]`` is sample ``i``'s cluster; a listing passes the few samples it shows, never the whole data.
+    """
+    data = load_dataset(dataset, **options)
+    if dataset == "file":
+        from unsup_core.datasets.file_dataset import open_file
+
+        return rows_of_samples(open_file(options).table, data.source_rows, samples, clusters, cluster_column)
+    samples = np.asarray(samples, dtype=np.int64)
+    rows = dataset_table(data, samples)
     rows.insert(0, _free_name(rows, cluster_column), np.asarray(clusters)[samples])
     return rows
 
