@@ -211,6 +211,10 @@ def test_a_clicked_som_unit_is_read_from_its_marker_and_nothing_else():
     assert selected_units(points, layout.n_units) == [2, 4]
     assert selected_units([{"customdata": 6}, {"customdata": -1}, {"customdata": True}, {"customdata": "1"},
                            {"customdata": 1.5}, {}, "x"], layout.n_units) == []
+    huge = int("9" * 400)  # a browser's JSON may carry any integer: float() of it would overflow
+    assert selected_units([{"customdata": huge}, {"customdata": -huge}, {"customdata": [huge]},
+                           {"customdata": float("nan")}, {"customdata": float("inf")}, {"customdata": 3}],
+                          layout.n_units) == [3]
 
 
 def test_a_helper_run_stays_a_helper_through_export_and_import(quiet, store, tmp_path):
