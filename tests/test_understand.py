@@ -187,6 +187,18 @@ def test_figures_export_as_one_offline_page():
     assert page.count("Plotly.newPlot") == 2 and "Clusters of &lt;data&gt;" in page
 
 
+def test_hover_text_from_a_users_file_is_plain_text():
+    table = pd.DataFrame({"<b>%{x}</b>": [1.0, 2.0], "note%{customdata[0]}": ['<a href="http://evil">x</a>', "y" * 5000],
+                          "style": ['<span style="font-size:80px">big</span>', "ok"]})
+    trace = cluster_map(np.zeros((2, 2)), np.zeros(2, dtype=int), "map", hover=table).data[0]
+    assert "%{x}" not in trace.hovertemplate and "<b>" not in trace.hovertemplate
+    assert "&lt;b&gt;" in trace.hovertemplate and "%{customdata[1]" in trace.hovertemplate
+    texts = list(trace.text)
+    assert "<a " not in texts[0] and "&lt;a href=" in texts[0] and "<span" not in texts[0]
+    assert "%{customdata[0]}" not in texts[0]
+    assert max(len(line) for text in texts for line in text.split("<br>")) < 2 * 80  # a 5,000-char cell is cut
+
+
 def test_large_maps_are_drawn_with_webgl_and_keep_their_hover():
     rng = np.random.default_rng(0)
     n = 100_000
