@@ -18,6 +18,7 @@ from unsup_core.datasets.report import LoadedFile, describe_delimiter
 from unsup_core.datasets.uploads import add_upload
 from unsup_core.errors import UserError
 from unsup_core.settings import SharingSettings
+from unsup_core.text import markdown_text
 from unsup_core.viz.images import image_grid
 
 PATH_KEY = "data.path"
@@ -162,7 +163,8 @@ def prepare_section(loaded: LoadedFile, path: str, key_prefix: str = "data.prep"
     if left_out:
         with right.expander(f"Left out by default: {len(left_out)} column{'s' if len(left_out) != 1 else ''}, "
                             "and why", expanded=len(left_out) <= 6):
-            st.markdown("\n".join(f"- **{choice.name}**: {choice.reason}" for choice in left_out))
+            st.markdown("\n".join(f"- **{markdown_text(choice.name)}**: {markdown_text(choice.reason)}"
+                                   for choice in left_out))
     options["features"] = [name for name in features if name != options["label"]]
     numeric = [name for name in options["features"] if report.column(name).kind == "numeric"]
     one, two, three = st.columns(3)

@@ -1,6 +1,7 @@
 """Your data (AppTest): the default columns with their reasons on the page, the map computed in the page,
 a cluster's rows listed and downloadable, and helper runs kept out of the Runs list by default."""
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -71,9 +72,10 @@ def test_left_out_columns_are_listed_with_their_reason_and_the_label_is_never_a_
     features = _widget(at.multiselect, "Feature columns")
     assert features.value == ["spend", "visits"]
     assert "segment" not in features.options  # the label is not even offered
-    reasons = {line.split("**")[1]: line.split("**: ")[1] for block in at.expander
-               if block.label.startswith("Left out by default") for markdown in block.markdown
-               for line in markdown.value.splitlines()}
+    unescaped = [re.sub(r"\\(.)", r"\1", line) for block in at.expander
+                 if block.label.startswith("Left out by default") for markdown in block.markdown
+                 for line in markdown.value.splitlines()]  # names are shown as Markdown-escaped text
+    reasons = {line.split("**")[1]: line.split("**: ")[1] for line in unescaped}
     assert "id" in reasons["customer_id"] and "year" in reasons["year"]
     assert "integer codes with 3 values" in reasons["channel"] and "constant" in reasons["version"]
     assert "categorical" in reasons["member"] and "segment" not in reasons
@@ -81,6 +83,15 @@ def test_left_out_columns_are_listed_with_their_reason_and_the_label_is_never_a_
     _widget(at.multiselect, "Feature columns").select("member").run()
     summary = " ".join(block.value for block in at.success)
     assert "11 missing values in 'member' became their own category" in summary
+
+
+def test_a_column_name_is_shown_as_text_never_as_markdown():
+    from unsup_core.text import markdown_text
+
+    shown = markdown_text("![pixel](http://evil.example/x.png) **[click](http://evil)** :red[big] $x$")
+    assert "](" not in shown.replace("\\]\\(", "") and "\\!\\[pixel\\]" in shown
+    assert re.sub(r"\\(.)", r"\1", shown) == "![pixel](http://evil.example/x.png) **[click](http://evil)** :red[big] $x$"
+    assert "\n" not in markdown_text("a\n\n# heading") and len(markdown_text("x" * 10_000)) == 200
 
 
 def _clustered(store, content: bytes = b"", name: str = "flowers.csv", **options) -> tuple[str, np.ndarray]:
