@@ -19,7 +19,7 @@ from pages.live import render_live_run
 from unsup_core.algorithms import get_algorithm
 from unsup_core.analysis.export import SELECTION_DOWNLOAD_MAX_ROWS, download_label, rows_of_samples, table_bytes
 from unsup_core.analysis.page_maps import (InPageMapBusy, PageMap, compute_map, data_maps_in_page,
-                                         umap_warm_up_state)
+                                         map_arrays_problem, umap_warm_up_state)
 from unsup_core.analysis.reuse import find_run
 from unsup_core.config import to_dict
 from unsup_core.datasets import Dataset
@@ -120,8 +120,12 @@ def map_tab(options: dict, data: Dataset, run: RunRecord, labels: np.ndarray, ta
         arrays = _background_map(options, data, method, config, runs)
     if arrays is None:
         return []
+    names = [f"row_{method}_{axis}" for axis in range(1, dimensions + 1)]
+    if problem := map_arrays_problem(arrays, names, data.n_samples, len(labels)):
+        st.error(f"This map cannot be drawn: {problem}.")
+        return []
     subset = arrays["row_subset"]
-    coordinates = np.stack([arrays[f"row_{method}_{axis}"] for axis in range(1, dimensions + 1)], axis=1)
+    coordinates = np.stack([arrays[name] for name in names], axis=1)
     rows = data.source_rows[subset]
     title = f"Clusters on the {METHOD_NAMES[method]} map ({len(subset):,} rows)"
     figure = cluster_map(coordinates, labels[subset], title, hover=_hover_table(table, options).iloc[rows],

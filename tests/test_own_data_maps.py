@@ -13,8 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from tests.own_files import labelled_table, shapes_zip
 from unsup_core.analysis import page_maps
-from unsup_core.analysis.page_maps import (InPageMapBusy, compute_map, maps_in_page, start_umap_warm_up,
-                                           umap_warm_up_state)
+from unsup_core.access import Principal, reusable_runs
+from unsup_core.analysis.page_maps import (InPageMapBusy, compute_map, map_arrays_problem, maps_in_page,
+                                           start_umap_warm_up, umap_warm_up_state)
 from unsup_core.datasets import Dataset
 from unsup_core.datasets import load_dataset
 from unsup_core.datasets.uploads import add_upload
@@ -249,3 +250,19 @@ def test_data_at_the_row_limit_is_mapped_by_a_helper_run(quiet, store, monkeypat
     assert not store.get_run(run_id).spec.is_helper  # the clustering itself is the user's run
     assert any("in a background run (90 rows)" in caption.value
                or caption.value.startswith("Computed by the background run") for caption in at.caption)
+
+
+def test_a_teacher_reuses_only_their_own_runs_and_a_crafted_map_gets_a_sentence(quiet, store):
+    run_id, _ = _clustered(store)  # u-alice's clustering
+    teacher = Principal("u-teacher", teacher=True)
+    assert reusable_runs(teacher, store.list_runs()) == []
+    assert [run.id for run in reusable_runs(Principal("u-alice"), store.list_runs())] == [run_id]
+    good = {"row_subset": np.arange(3), "row_pca_1": np.zeros(3), "row_pca_2": np.ones(3)}
+    names = ["row_pca_1", "row_pca_2"]
+    assert map_arrays_problem(good, names, 5, 5) is None
+    assert "labels" in map_arrays_problem(good, names, 5, 4)
+    assert "between 1 and 5" in map_arrays_problem({**good, "row_subset": np.array([0, 1, 5])}, names, 5, 5)
+    assert "between 1 and 5" in map_arrays_problem({**good, "row_subset": np.array([0, -1, 2])}, names, 5, 5)
+    assert "integers" in map_arrays_problem({**good, "row_subset": np.array([0.0, 1.0, 2.0])}, names, 5, 5)
+    assert "row_pca_2" in map_arrays_problem({**good, "row_pca_2": np.ones(2)}, names, 5, 5)
+    assert "row_pca_1" in map_arrays_problem({"row_subset": np.arange(3)}, names, 5, 5)

@@ -53,6 +53,27 @@ def data_maps_in_page(data: Dataset, settings: MapSettings | None = None) -> boo
     return maps_in_page(data.n_samples, int(np.prod(data.X.shape[1:])), settings)
 
 
+def map_arrays_problem(arrays: dict[str, np.ndarray], coordinates: list[str], n_samples: int,
+                       n_labels: int) -> str | None:
+    """Why a map's arrays (perhaps from an imported run) cannot be drawn over ``n_samples`` samples, or None.
+
+    ``row_subset`` must be integers in [0, n_samples), each coordinate array as long, and the clustering's
+    labels one per sample: checked before any indexing, so a crafted snapshot gets a sentence, not a traceback.
+    """
+    subset = np.asarray(arrays.get("row_subset", []))
+    if n_labels != n_samples:
+        return f"the clustering has {n_labels:,} labels for {n_samples:,} rows"
+    if subset.ndim != 1 or not np.issubdtype(subset.dtype, np.integer):
+        return "its row numbers are not a list of integers"
+    if len(subset) and (subset.min() < 0 or subset.max() >= n_samples):
+        return f"its row numbers are not all between 1 and {n_samples:,}"
+    for name in coordinates:
+        values = np.asarray(arrays.get(name, []))
+        if values.shape != subset.shape or not np.issubdtype(values.dtype, np.number):
+            return f"{name} does not hold one number per mapped row"
+    return None
+
+
 def compute_map(data: Dataset, config: dict, seed: int = 0) -> PageMap:
     """Fit the embedding ``config`` (method, dimensions...) on ``data`` as a run would, here and now.
 
