@@ -141,7 +141,9 @@ def test_helper_runs_from_your_data_are_hidden_on_runs_until_asked_for(quiet, st
     options = {"path": str(add_upload(labelled_table(), "flowers.csv")[0])}
     store.create_run(make_spec("kmeans", "file", {"n_clusters": 3}, dataset_options=options), owner="u-alice")
     for algorithm in ("embedding", "outliers"):
-        store.create_run(make_spec(algorithm, "file", {}, dataset_options=options, purpose=HELPER), owner="u-alice")
+        helper = store.create_run(make_spec(algorithm, "file", {}, dataset_options=options, purpose=HELPER),
+                                  owner="u-alice")
+        store.finish(helper, "done")
     at = _page("pages/runs.py")
     assert not at.exception
     listed = next(frame.value for frame in at.dataframe)
@@ -150,6 +152,11 @@ def test_helper_runs_from_your_data_are_hidden_on_runs_until_asked_for(quiet, st
     listed = next(frame.value for frame in at.dataframe)
     assert sorted(listed["algorithm"]) == ["embedding", "kmeans", "outliers"]
     assert sorted(listed["helper for"]) == ["", "Your data", "Your data"]
+    # A helper still queued or running is always listed: what uses the machine is never hidden.
+    store.create_run(make_spec("embedding", "file", {"method": "tsne"}, dataset_options=options, purpose=HELPER),
+                     owner="u-alice")
+    at = _page("pages/runs.py")
+    assert sorted(next(frame.value for frame in at.dataframe)["algorithm"]) == ["embedding", "kmeans"]
 
 
 def test_a_run_purpose_is_one_the_lab_knows():
@@ -157,6 +164,8 @@ def test_a_run_purpose_is_one_the_lab_knows():
     assert not make_spec("embedding", "blobs").is_helper
     with pytest.raises(UserError, match="purpose must be one of"):
         make_spec("embedding", "blobs", purpose="sneaky")
+    with pytest.raises(UserError, match="only for embedding, tournament, outliers"):
+        make_spec("kmeans", "blobs", purpose=HELPER)  # a run that would only be hiding itself
 
 
 def test_the_page_map_is_the_map_an_embedding_run_draws(lab_home):
