@@ -22,6 +22,7 @@ from unsup_core.config import to_dict
 from unsup_core.datasets import Dataset
 from unsup_core.datasets.file_dataset import open_file
 from unsup_core.runs.store import RunRecord
+from unsup_core.text import markdown_text
 from unsup_core.viz.clusters import (cluster_name, cluster_sizes, confusion_heatmap, dendrogram_figure, profile_heatmap,
                                      silhouette_figure)
 from unsup_core.viz.anomaly import anomaly_histogram
@@ -169,7 +170,7 @@ def export_section(options: dict, data: Dataset, run: RunRecord, runs: list[RunR
                                        key="data.export.format") or "csv"
     columns = ["cluster"] + (["outlier_score", "is_outlier"] if any(r.algorithm == "outliers" for r in extra) else []) \
         + (["map coordinates"] if page_map is not None or any(r.algorithm == "embedding" for r in extra) else [])
-    st.caption(f"Every row of {Path(options['path']).name} with: {', '.join(columns)}. Rows left out by the "
+    st.caption(f"Every row of {markdown_text(Path(options['path']).name)} with: {', '.join(columns)}. Rows left out by the "
                "preparation (dropped, not sampled) have empty values.")
 
     def labelled() -> bytes:

@@ -10,6 +10,7 @@ from pages.data_results import export_section, understand_section
 from unsup_core.datasets.file_dataset import open_file
 from unsup_core.errors import UserError
 from unsup_core.runs.store import RunNotFound, RunRecord
+from unsup_core.text import markdown_text
 
 store = services.store()
 
@@ -49,7 +50,7 @@ except UserError as error:
     st.error(f"Cannot read the stored file any more: {error}")
     st.stop()
 
-st.subheader(f"2. What was read from {loaded.report.file_name}")
+st.subheader(f"2. What was read from {markdown_text(loaded.report.file_name)}")
 report_section(loaded)
 
 st.subheader("3. Prepare")

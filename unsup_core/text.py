@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 # Every character Markdown, Streamlit's directives (:red[...], :material/icon:) or its LaTeX ($) give a meaning.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=\"'])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 
 
 def markdown_text(value: object, max_chars: int = 200) -> str:
