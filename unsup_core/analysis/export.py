@@ -38,7 +38,10 @@ def _csv_safe_column(column: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype) \
             or pd.api.types.is_datetime64_any_dtype(column.dtype):
         return column
-    risky = column.map(lambda value: isinstance(value, str) and value.startswith(FORMULA_STARTS)).astype(bool)
+    try:  # vectorised: non-text cells (numbers in a mixed column, gaps) count as safe
+        risky = column.str.startswith(FORMULA_STARTS, na=False).astype(bool)
+    except AttributeError:  # not a text column at all (e.g. lists, bytes): as it is
+        return column
     if not risky.any():
         return column
     column = column.copy()
