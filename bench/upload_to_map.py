@@ -79,7 +79,7 @@ def upload_to_map(content: bytes, method: str, executor) -> tuple[float, np.ndar
     options = coerce_options(get_entry("file"), {**FILE_OPTIONS, "path": str(path), "label": "species"})
     data, _ = prepare_file(options)
     config = to_dict(get_algorithm("embedding").build_config({"method": method}))
-    if maps_in_page(data.n_samples):
+    if maps_in_page(data.n_samples, data.X.shape[1]):
         arrays = compute_map(data, config).arrays
     else:
         handle = executor.submit(make_spec("embedding", "file", config, dataset_options=options, purpose=HELPER))
@@ -117,7 +117,7 @@ def rows(sizes=SIZES, methods=METHODS) -> list[dict]:
                     time.sleep(0.1)  # a server keeps one worker waiting between runs
                 ours, features = upload_to_map(content, method, executor)
                 reference = reference_seconds(features, method)
-                small = maps_in_page(size)
+                small = maps_in_page(size, features.shape[1])
                 where = "in the page" if small else "background run"
                 goal = (f"<= {SMALL_GOAL_SECONDS:.0f} s" if small
                         else f"<= bare fit + {BACKGROUND_OVERHEAD_SECONDS:.0f} s")

@@ -170,6 +170,11 @@ def visible_owner() -> str | None:
     return access.visible_to(principal(), settings())
 
 
+def own_runs(runs: list[RunRecord]) -> list[RunRecord]:
+    """Of ``runs``, those the current user owns: the only ones a page reuses as the user's own work."""
+    return access.reusable_runs(principal(), runs)
+
+
 def can_see(resource: RunRecord | UploadRecord) -> bool:
     return access.may(principal(), "see", resource, settings())
 

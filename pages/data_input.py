@@ -18,6 +18,7 @@ from unsup_core.datasets.report import LoadedFile, describe_delimiter
 from unsup_core.datasets.uploads import add_upload
 from unsup_core.errors import UserError
 from unsup_core.settings import SharingSettings
+from unsup_core.text import markdown_text
 from unsup_core.viz.images import image_grid
 
 PATH_KEY = "data.path"
@@ -66,8 +67,8 @@ def upload_section() -> str | None:
     current = st.session_state.get(PATH_KEY)
     if failed := st.session_state.get(ERROR_KEY):
         name, message = failed
-        kept = f" {Path(current).name} is still loaded." if current else ""
-        st.error(f"Could not use {name}: {message}.{kept}")
+        kept = f" {markdown_text(Path(current).name)} is still loaded." if current else ""
+        st.error(f"Could not use {markdown_text(name)}: {markdown_text(message, 400)}.{kept}")
     store = services.store()
     mine = store.list_uploads(visible_to=access.visible_owner())
     earlier = {str(store.upload_path(upload)): upload for upload in mine if str(store.upload_path(upload)) != current}
@@ -90,9 +91,9 @@ def report_section(loaded: LoadedFile) -> None:
         facts.append(("image", " x ".join(map(str, report.image_shape))))
     st.markdown("  ·  ".join(f"{label}: **{value}**" for label, value in facts))
     for note in report.notes:
-        st.caption(f"Assumed: {note}")
+        st.caption(f"Assumed: {markdown_text(note, 400)}")  # notes and warnings quote the file's own names
     for warning in report.warnings:
-        st.warning(warning)
+        st.warning(markdown_text(warning, 400))
     if report.columns:
         columns = pd.DataFrame([{"column": c.name, "type": c.kind, "missing": c.missing, "distinct": c.distinct,
                                  "example": c.example} for c in report.columns])
@@ -162,7 +163,8 @@ def prepare_section(loaded: LoadedFile, path: str, key_prefix: str = "data.prep"
     if left_out:
         with right.expander(f"Left out by default: {len(left_out)} column{'s' if len(left_out) != 1 else ''}, "
                             "and why", expanded=len(left_out) <= 6):
-            st.markdown("\n".join(f"- **{choice.name}**: {choice.reason}" for choice in left_out))
+            st.markdown("\n".join(f"- **{markdown_text(choice.name)}**: {markdown_text(choice.reason)}"
+                                   for choice in left_out))
     options["features"] = [name for name in features if name != options["label"]]
     numeric = [name for name in options["features"] if report.column(name).kind == "numeric"]
     one, two, three = st.columns(3)
@@ -202,6 +204,6 @@ def prepared_dataset(key: str) -> tuple[Dataset, list[str]]:
 def prepared_summary(data: Dataset, notes: list[str]) -> None:
     plural = "s" if data.n_features != 1 else ""
     shape = f"**{data.n_samples:,} rows x {data.n_features} feature{plural}** ready to cluster"
-    st.success(shape + ("" if not notes else ": " + "; ".join(notes)))
+    st.success(shape + ("" if not notes else ": " + "; ".join(markdown_text(note, 400) for note in notes)))
     if data.kind == "table" and data.n_features > 1 and np.isclose(data.X.std(axis=0), 0).any():
         st.info("Some features are constant after preparation; they do not help the clustering.")

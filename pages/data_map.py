@@ -17,8 +17,9 @@ from pages.data_cluster import HELPER_PURPOSE, run_arrays, submit_run
 from pages.data_input import options_key
 from pages.live import render_live_run
 from unsup_core.algorithms import get_algorithm
-from unsup_core.analysis.export import rows_of_samples, table_bytes
-from unsup_core.analysis.page_maps import PageMap, compute_map, maps_in_page, umap_warm_up_state
+from unsup_core.analysis.export import SELECTION_DOWNLOAD_MAX_ROWS, download_label, rows_of_samples, table_bytes
+from unsup_core.analysis.page_maps import (InPageMapBusy, PageMap, compute_map, data_maps_in_page,
+                                         map_arrays_problem, umap_warm_up_state)
 from unsup_core.analysis.reuse import find_run
 from unsup_core.config import to_dict
 from unsup_core.datasets import Dataset
@@ -51,18 +52,23 @@ def _page_map(data_key: str, config_key: str, _data: Dataset) -> PageMap:
     return compute_map(_data, json.loads(config_key))
 
 
-def _small_data_map(options: dict, data: Dataset, method: str, config: dict) -> dict[str, np.ndarray] | None:
+def _small_data_map(options: dict, data: Dataset, method: str, config: dict,
+                    runs: list[RunRecord]) -> dict[str, np.ndarray] | None:
     if method == "umap" and umap_warm_up_state() == "warming":
         st.caption("UMAP is compiling its code, once for this server; this first map waits for it.")
     with st.spinner(f"Computing the {METHOD_NAMES[method]} map..."):
         try:
             computed = _page_map(options_key(options), json.dumps(config, sort_keys=True), data)
+        except InPageMapBusy as busy:  # one t-SNE/UMAP fit at a time per server: offer the background run
+            st.info(str(busy))
+            return _background_map(options, data, method, config, runs)
         except Exception as error:  # e.g. too few rows for t-SNE or UMAP: one sentence, and the page goes on
             logging.getLogger(__name__).exception("in-page %s map failed", method)
             st.error(f"The {METHOD_NAMES[method]} map could not be computed ({type(error).__name__}: {error}).")
             return None
     st.caption(f"Computed here in {computed.seconds:.1f} s, without a run: {data.n_samples:,} rows is under the "
-               f"{MapSettings.from_env().in_page_max_rows:,} rows mapped in the page.")
+               f"{MapSettings.from_env().in_page_max_rows:,} rows (and {data.X.size:,} values under the "
+               f"{MapSettings.from_env().in_page_max_cells:,}) mapped in the page.")
     return computed.arrays
 
 
@@ -79,8 +85,7 @@ def _background_map(options: dict, data: Dataset, method: str, config: dict,
         if embedding is None:
             return None
     if embedding.is_active:
-        st.caption(f"Computing the {METHOD_NAMES[method]} map in a background run ({data.n_samples:,} rows is "
-                   f"at least the {MapSettings.from_env().in_page_max_rows:,} rows mapped in the page)...")
+        st.caption(f"Computing the {METHOD_NAMES[method]} map in a background run ({data.n_samples:,} rows)...")
         render_live_run(embedding, key_prefix="embedding")
         return None
     arrays = run_arrays(embedding.id)
@@ -95,7 +100,7 @@ def map_arrays(options: dict, data: Dataset, runs: list[RunRecord], method: str 
                dimensions: int = 2) -> dict[str, np.ndarray] | None:
     """The finished map's arrays without starting anything (for the export), or None."""
     config = map_config(method, dimensions)
-    if maps_in_page(data.n_samples):
+    if data_maps_in_page(data):
         return _page_map(options_key(options), json.dumps(config, sort_keys=True), data).arrays
     embedding = find_run(runs, "embedding", "file", options, config)
     return run_arrays(embedding.id) if embedding is not None and embedding.status == "done" else None
@@ -109,14 +114,18 @@ def map_tab(options: dict, data: Dataset, run: RunRecord, labels: np.ndarray, ta
     dimensions = right.segmented_control("Dimensions", [2, 3], default=2, format_func=lambda d: f"{d}-D",
                                          key="data.map.dimensions") or 2
     config = map_config(method, dimensions)
-    if maps_in_page(data.n_samples):
-        arrays = _small_data_map(options, data, method, config)
+    if data_maps_in_page(data):
+        arrays = _small_data_map(options, data, method, config, runs)
     else:
         arrays = _background_map(options, data, method, config, runs)
     if arrays is None:
         return []
+    names = [f"row_{method}_{axis}" for axis in range(1, dimensions + 1)]
+    if problem := map_arrays_problem(arrays, names, data.n_samples, len(labels)):
+        st.error(f"This map cannot be drawn: {problem}.")
+        return []
     subset = arrays["row_subset"]
-    coordinates = np.stack([arrays[f"row_{method}_{axis}"] for axis in range(1, dimensions + 1)], axis=1)
+    coordinates = np.stack([arrays[name] for name in names], axis=1)
     rows = data.source_rows[subset]
     title = f"Clusters on the {METHOD_NAMES[method]} map ({len(subset):,} rows)"
     figure = cluster_map(coordinates, labels[subset], title, hover=_hover_table(table, options).iloc[rows],
@@ -164,16 +173,19 @@ def _selected_rows(options: dict, data: Dataset, run: RunRecord, labels: np.ndar
         if cluster is None:
             return
         samples, what = np.flatnonzero(labels == cluster), cluster_name(int(cluster))
-    rows = rows_of_samples(table, data.source_rows, samples, labels)
     if data.kind == "images":
         shown = samples[:MAX_LISTED_IMAGES]
         st.plotly_chart(image_grid(data.X[shown].reshape((-1, *data.image_shape)),
                                    f"{len(shown)} of the {len(samples):,} images of {what}", n_cols=8),
                         key="data.map.images")
-    st.markdown(f"**{len(rows):,} rows of {what}**" + (f" (the first {MAX_LISTED_ROWS:,} listed)"
-                                                        if len(rows) > MAX_LISTED_ROWS else ""))
-    st.dataframe(rows.head(MAX_LISTED_ROWS), hide_index=True, key="data.map.rows")
+    st.markdown(f"**{len(samples):,} rows of {what}**" + (f" (the first {MAX_LISTED_ROWS:,} listed)"
+                                                           if len(samples) > MAX_LISTED_ROWS else ""))
+    # Only the listed rows become a table here: a cluster may hold a million, rebuilt on every rerun.
+    st.dataframe(rows_of_samples(table, data.source_rows, samples[:MAX_LISTED_ROWS], labels), hide_index=True,
+                 key="data.map.rows")
     name = what.replace(" ", "-")
-    st.download_button(f"Download these {len(rows):,} rows (CSV)", lambda: table_bytes(rows, "csv"),
+    downloaded = samples[:SELECTION_DOWNLOAD_MAX_ROWS]
+    st.download_button(download_label(len(samples)),
+                       lambda: table_bytes(rows_of_samples(table, data.source_rows, downloaded, labels), "csv"),
                        file_name=f"{Path(options['path']).stem}-{run.id}-{name}.csv", mime="text/csv",
                        key="data.map.download", on_click="ignore")

@@ -14,7 +14,7 @@ from pages.data_map import map_arrays, map_config, map_tab
 from pages.live import render_live_run
 from unsup_core.algorithms import get_algorithm
 from unsup_core.analysis.export import config_json, labelled_rows, row_outputs, table_bytes
-from unsup_core.analysis.page_maps import maps_in_page
+from unsup_core.analysis.page_maps import data_maps_in_page
 from unsup_core.analysis.profiles import cluster_profiles, describe_cluster
 from unsup_core.analysis.quality import agreement, silhouettes
 from unsup_core.analysis.reuse import find_run
@@ -22,6 +22,7 @@ from unsup_core.config import to_dict
 from unsup_core.datasets import Dataset
 from unsup_core.datasets.file_dataset import open_file
 from unsup_core.runs.store import RunRecord
+from unsup_core.text import markdown_text
 from unsup_core.viz.clusters import (cluster_name, cluster_sizes, confusion_heatmap, dendrogram_figure, profile_heatmap,
                                      silhouette_figure)
 from unsup_core.viz.anomaly import anomaly_histogram
@@ -159,7 +160,7 @@ def export_section(options: dict, data: Dataset, run: RunRecord, runs: list[RunR
                    figures: list[go.Figure]) -> None:
     """Download the rows with their results, the configuration, and the figures."""
     stem = f"{Path(options['path']).stem}-{run.algorithm}-{run.id}"  # one name per clustering, never a clash
-    small = maps_in_page(data.n_samples)  # then the map is the page's own PCA map, not a run
+    small = data_maps_in_page(data)  # then the map is the page's own PCA map, not a run
     extra = [find_run(runs, algorithm, "file", options) for algorithm in ("outliers", "embedding")[:1 if small else 2]]
     extra = [other for other in extra if other is not None and other.status == "done"]
     page_map = map_arrays(options, data, runs) if small else None
@@ -169,7 +170,7 @@ def export_section(options: dict, data: Dataset, run: RunRecord, runs: list[RunR
                                        key="data.export.format") or "csv"
     columns = ["cluster"] + (["outlier_score", "is_outlier"] if any(r.algorithm == "outliers" for r in extra) else []) \
         + (["map coordinates"] if page_map is not None or any(r.algorithm == "embedding" for r in extra) else [])
-    st.caption(f"Every row of {Path(options['path']).name} with: {', '.join(columns)}. Rows left out by the "
+    st.caption(f"Every row of {markdown_text(Path(options['path']).name)} with: {', '.join(columns)}. Rows left out by the "
                "preparation (dropped, not sampled) have empty values.")
 
     def labelled() -> bytes:

@@ -56,14 +56,14 @@ with st.expander("Import a run from a zip"):
             st.success(f"Imported run {imported}.")
             runs = store.list_runs(visible_to=access.visible_owner())
 
-# Runs Your data starts for its own views (maps, choose-for-me, outlier scores) are listed on request only.
+# Finished runs Your data starts for its own views (maps, choose-for-me, outlier scores) are listed on request only.
 helpers = [run for run in runs if run.spec.is_helper]
 show_helpers = bool(helpers) and st.toggle(
     f"Show helper runs from Your data ({len(helpers)})", key="runs.helpers",
     help="Maps, choose-for-me tournaments and outlier scores that the Your data page started for its views. They "
          "are reused there; deleting one only means it is computed again when needed.")
-if not show_helpers:
-    runs = [run for run in runs if not run.spec.is_helper]
+if not show_helpers:  # a helper still going stays listed: what uses the machine is never hidden
+    runs = [run for run in runs if not run.spec.is_helper or run.is_active]
 
 if not runs:
     st.info("No runs yet: start one on the Train page." if not helpers else

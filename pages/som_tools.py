@@ -15,7 +15,8 @@ from pages.run_sections import register_section
 from unsup_core.algorithms.som_clustering import CLUSTER_METHODS, assign_to_units, assignment_table, \
     cluster_prototypes
 from unsup_core.algorithms.som_grid import MapGrid
-from unsup_core.analysis.export import rows_of_samples, source_table, table_bytes
+from unsup_core.analysis.export import (SELECTION_DOWNLOAD_MAX_ROWS, csv_safe, download_label, sample_rows,
+                                        table_bytes)
 from unsup_core.datasets import load_dataset
 from unsup_core.runs.store import RunRecord, RunStore
 from unsup_core.snapshots import SOMSnapshot
@@ -42,7 +43,7 @@ def export_csv(run: RunRecord, arrays: dict, unit_clusters: np.ndarray) -> str:
     data = load_dataset(run.dataset, **run.spec.dataset_options)
     bmu = assign_to_units(data.X, arrays["weights"], arrays["feature_mean"], arrays["feature_scale"])
     table = assignment_table(bmu, _grid(arrays), unit_clusters, data.y, data.label_names)
-    return table.to_csv(index=False)
+    return csv_safe(table).to_csv(index=False)
 
 
 def cluster_summary(arrays: dict, unit_clusters: np.ndarray) -> pd.DataFrame:
@@ -107,25 +108,28 @@ def render_som_tools(run: RunRecord, store: RunStore) -> None:
 
 
 @st.cache_resource(show_spinner="Finding each sample's unit...", max_entries=4)
-def _sample_units(run_id: str, step: int, _run: RunRecord, _arrays: dict) -> tuple[np.ndarray, pd.DataFrame,
-                                                                                   np.ndarray]:
-    """Every sample's best unit on the map at ``step``, the dataset's original rows and where each sample came from."""
-    table, source_rows = source_table(_run.dataset, _run.spec.dataset_options)
+def _sample_units(run_id: str, step: int, _run: RunRecord, _arrays: dict) -> np.ndarray:
+    """Every sample's best unit on the map at ``step`` (the rows themselves are read only when listed)."""
     data = load_dataset(_run.dataset, **_run.spec.dataset_options)
-    bmu = assign_to_units(data.X, _arrays["weights"], _arrays["feature_mean"], _arrays["feature_scale"])
-    return bmu, table, source_rows
+    return assign_to_units(data.X, _arrays["weights"], _arrays["feature_mean"], _arrays["feature_scale"])
 
 
 def _unit_rows(run: RunRecord, step: int, arrays: dict, unit_clusters: np.ndarray, units: list[int]) -> None:
-    bmu, table, source_rows = _sample_units(run.id, step, run, arrays)
+    bmu = _sample_units(run.id, step, run, arrays)
     samples = np.flatnonzero(np.isin(bmu, units))
-    rows = rows_of_samples(table, source_rows, samples, np.asarray(unit_clusters)[bmu])
-    rows.insert(1, "unit", bmu[samples])
+    sample_clusters = np.asarray(unit_clusters)[bmu]
+
+    def rows_of(shown: np.ndarray) -> pd.DataFrame:  # only the rows asked for, never the whole dataset
+        rows = sample_rows(run.dataset, run.spec.dataset_options, shown, sample_clusters)
+        rows.insert(1, "som_unit" if "unit" in rows.columns else "unit", bmu[shown])  # a file may have "unit"
+        return rows
+
     what = f"unit {units[0]}" if len(units) == 1 else f"{len(units)} units"
-    st.markdown(f"**{len(rows):,} samples on {what}**" +
-                (f" (the first {MAX_LISTED_ROWS:,} listed)" if len(rows) > MAX_LISTED_ROWS else ""))
-    st.dataframe(rows.head(MAX_LISTED_ROWS), hide_index=True, key=f"som.unit-rows.{run.id}")
+    st.markdown(f"**{len(samples):,} samples on {what}**" +
+                (f" (the first {MAX_LISTED_ROWS:,} listed)" if len(samples) > MAX_LISTED_ROWS else ""))
+    st.dataframe(rows_of(samples[:MAX_LISTED_ROWS]), hide_index=True, key=f"som.unit-rows.{run.id}")
     name = f"unit-{units[0]}" if len(units) == 1 else f"{len(units)}-units"
-    st.download_button(f"Download these {len(rows):,} rows (CSV)", lambda: table_bytes(rows, "csv"),
+    downloaded = samples[:SELECTION_DOWNLOAD_MAX_ROWS]
+    st.download_button(download_label(len(samples)), lambda: table_bytes(rows_of(downloaded), "csv"),
                        file_name=f"{run.id}-som-{name}.csv", mime="text/csv", key=f"som.unit-download.{run.id}",
                        on_click="ignore")

@@ -9,7 +9,8 @@ from pages.data_input import (DEFAULTS_KEY, PATH_KEY, options_key, prepare_secti
 from pages.data_results import export_section, understand_section
 from unsup_core.datasets.file_dataset import open_file
 from unsup_core.errors import UserError
-from unsup_core.runs.store import RunNotFound
+from unsup_core.runs.store import RunNotFound, RunRecord
+from unsup_core.text import markdown_text
 
 store = services.store()
 
@@ -28,6 +29,12 @@ if (reopened := st.query_params.get("cluster")) and st.session_state.get(CLUSTER
         st.query_params.pop("cluster")
         st.error(f"Cannot open that clustering: {error}.")
 
+
+def own_runs() -> list[RunRecord]:
+    """The user's own runs, newest first: the only ones this page reuses (maps, clusterings, outliers)."""
+    return access.own_runs(store.list_runs(visible_to=access.visible_owner()))
+
+
 st.title("Your data")
 st.caption("Upload a table or images, check what was read, prepare it, let the lab suggest how many clusters, "
            "cluster it, see what sets each cluster apart, and take the results away.")
@@ -43,7 +50,7 @@ except UserError as error:
     st.error(f"Cannot read the stored file any more: {error}")
     st.stop()
 
-st.subheader(f"2. What was read from {loaded.report.file_name}")
+st.subheader(f"2. What was read from {markdown_text(loaded.report.file_name)}")
 report_section(loaded)
 
 st.subheader("3. Prepare")
@@ -54,7 +61,7 @@ except UserError as error:
     st.error(str(error))
     st.stop()
 prepared_summary(data, notes)
-runs = store.list_runs(visible_to=access.visible_owner())
+runs = own_runs()
 
 st.subheader("4. How many clusters?")
 choose_k_section(options, data, runs)
@@ -65,8 +72,8 @@ if clustering is None or not show_clustering_progress(clustering):
     st.stop()
 
 st.subheader(f"6. Understand the clusters ({clustering.algorithm}, run {clustering.id})")
-runs = store.list_runs(visible_to=access.visible_owner())
+runs = own_runs()
 figures = understand_section(options, data, clustering, runs)
 
 st.subheader("7. Export")
-export_section(options, data, clustering, store.list_runs(visible_to=access.visible_owner()), figures)
+export_section(options, data, clustering, own_runs(), figures)

@@ -136,6 +136,7 @@ def test_ids_owners_and_sharing_in_an_archive_are_never_trusted(store, finished_
     (lambda meta: meta["run"].update(created_at=10**400), "created_at must be a time"),
     (lambda meta: meta["spec"].update(seed=10**30), "seed"),
     (lambda meta: meta["spec"].update(shell="rm -rf /"), "unknown fields in spec: shell"),
+    (lambda meta: meta["spec"].update(purpose="helper"), "only for embedding, tournament, outliers runs"),
     (lambda meta: meta.update(extra=1), "unknown fields in run.json"),
     (lambda meta: meta["spec"].update(dataset="file", dataset_options={"path": "/etc/passwd"}),
      "does not hold it"),

@@ -1,6 +1,7 @@
 """Your data (AppTest): the default columns with their reasons on the page, the map computed in the page,
 a cluster's rows listed and downloadable, and helper runs kept out of the Runs list by default."""
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -11,7 +12,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.own_files import labelled_table, shapes_zip
-from unsup_core.analysis.page_maps import compute_map, maps_in_page, start_umap_warm_up, umap_warm_up_state
+from unsup_core.analysis import page_maps
+from unsup_core.access import Principal, reusable_runs
+from unsup_core.analysis.page_maps import (InPageMapBusy, compute_map, map_arrays_problem, maps_in_page,
+                                           start_umap_warm_up, umap_warm_up_state)
+from unsup_core.datasets import Dataset
 from unsup_core.datasets import load_dataset
 from unsup_core.datasets.uploads import add_upload
 from unsup_core.errors import UserError
@@ -68,9 +73,10 @@ def test_left_out_columns_are_listed_with_their_reason_and_the_label_is_never_a_
     features = _widget(at.multiselect, "Feature columns")
     assert features.value == ["spend", "visits"]
     assert "segment" not in features.options  # the label is not even offered
-    reasons = {line.split("**")[1]: line.split("**: ")[1] for block in at.expander
-               if block.label.startswith("Left out by default") for markdown in block.markdown
-               for line in markdown.value.splitlines()}
+    unescaped = [re.sub(r"\\(.)", r"\1", line) for block in at.expander
+                 if block.label.startswith("Left out by default") for markdown in block.markdown
+                 for line in markdown.value.splitlines()]  # names are shown as Markdown-escaped text
+    reasons = {line.split("**")[1]: line.split("**: ")[1] for line in unescaped}
     assert "id" in reasons["customer_id"] and "year" in reasons["year"]
     assert "integer codes with 3 values" in reasons["channel"] and "constant" in reasons["version"]
     assert "categorical" in reasons["member"] and "segment" not in reasons
@@ -78,6 +84,15 @@ def test_left_out_columns_are_listed_with_their_reason_and_the_label_is_never_a_
     _widget(at.multiselect, "Feature columns").select("member").run()
     summary = " ".join(block.value for block in at.success)
     assert "11 missing values in 'member' became their own category" in summary
+
+
+def test_a_column_name_is_shown_as_text_never_as_markdown():
+    from unsup_core.text import markdown_text
+
+    shown = markdown_text("![pixel](http://evil.example/x.png) **[click](http://evil)** :red[big] $x$")
+    assert "](" not in shown.replace("\\]\\(", "") and "\\!\\[pixel\\]" in shown
+    assert re.sub(r"\\(.)", r"\1", shown) == "![pixel](http://evil.example/x.png) **[click](http://evil)** :red[big] $x$"
+    assert "\n" not in markdown_text("a\n\n# heading") and len(markdown_text("x" * 10_000)) == 200
 
 
 def _clustered(store, content: bytes = b"", name: str = "flowers.csv", **options) -> tuple[str, np.ndarray]:
@@ -126,7 +141,9 @@ def test_helper_runs_from_your_data_are_hidden_on_runs_until_asked_for(quiet, st
     options = {"path": str(add_upload(labelled_table(), "flowers.csv")[0])}
     store.create_run(make_spec("kmeans", "file", {"n_clusters": 3}, dataset_options=options), owner="u-alice")
     for algorithm in ("embedding", "outliers"):
-        store.create_run(make_spec(algorithm, "file", {}, dataset_options=options, purpose=HELPER), owner="u-alice")
+        helper = store.create_run(make_spec(algorithm, "file", {}, dataset_options=options, purpose=HELPER),
+                                  owner="u-alice")
+        store.finish(helper, "done")
     at = _page("pages/runs.py")
     assert not at.exception
     listed = next(frame.value for frame in at.dataframe)
@@ -135,6 +152,11 @@ def test_helper_runs_from_your_data_are_hidden_on_runs_until_asked_for(quiet, st
     listed = next(frame.value for frame in at.dataframe)
     assert sorted(listed["algorithm"]) == ["embedding", "kmeans", "outliers"]
     assert sorted(listed["helper for"]) == ["", "Your data", "Your data"]
+    # A helper still queued or running is always listed: what uses the machine is never hidden.
+    store.create_run(make_spec("embedding", "file", {"method": "tsne"}, dataset_options=options, purpose=HELPER),
+                     owner="u-alice")
+    at = _page("pages/runs.py")
+    assert sorted(next(frame.value for frame in at.dataframe)["algorithm"]) == ["embedding", "kmeans"]
 
 
 def test_a_run_purpose_is_one_the_lab_knows():
@@ -142,14 +164,49 @@ def test_a_run_purpose_is_one_the_lab_knows():
     assert not make_spec("embedding", "blobs").is_helper
     with pytest.raises(UserError, match="purpose must be one of"):
         make_spec("embedding", "blobs", purpose="sneaky")
+    with pytest.raises(UserError, match="only for embedding, tournament, outliers"):
+        make_spec("kmeans", "blobs", purpose=HELPER)  # a run that would only be hiding itself
 
 
 def test_the_page_map_is_the_map_an_embedding_run_draws(lab_home):
     data = load_dataset("blobs")
     computed = compute_map(data, {"method": "pca"})
     assert computed.seconds > 0 and computed.arrays["row_pca_1"].shape == (data.n_samples,)
-    assert maps_in_page(data.n_samples, MapSettings(in_page_max_rows=data.n_samples + 1))
-    assert not maps_in_page(data.n_samples, MapSettings(in_page_max_rows=data.n_samples))
+    assert maps_in_page(data.n_samples, 2, MapSettings(in_page_max_rows=data.n_samples + 1))
+    assert not maps_in_page(data.n_samples, 2, MapSettings(in_page_max_rows=data.n_samples))
+
+
+def test_wide_data_under_the_row_limit_still_goes_to_a_background_run():
+    settings = MapSettings(in_page_max_rows=20_000, in_page_max_cells=2_000_000)
+    assert maps_in_page(19_999, 50, settings)
+    assert not maps_in_page(19_999, 2_500, settings)  # rows alone would let 50 million values in
+
+
+def test_only_one_non_linear_map_is_fitted_in_the_page_at_a_time(lab_home):
+    data = load_dataset("blobs")
+    assert page_maps._non_linear_fit_lock.acquire(blocking=False)  # as a fit in another session would
+    try:
+        with pytest.raises(InPageMapBusy, match="background run"):
+            compute_map(data, {"method": "tsne"})
+        assert compute_map(data, {"method": "pca"}).arrays["row_pca_1"].shape == (data.n_samples,)  # PCA is instant
+    finally:
+        page_maps._non_linear_fit_lock.release()
+    assert np.isfinite(compute_map(data, {"method": "tsne"}).arrays["row_tsne_1"]).all()
+
+
+def test_wide_data_is_cut_to_fifty_components_before_t_sne():
+    from unsup_core.algorithms.embedding import NON_LINEAR_MAX_FEATURES
+
+    rng = np.random.default_rng(0)
+    wide = Dataset(name="wide", X=rng.normal(size=(120, 300)).astype(np.float32), kind="table")
+    computed = compute_map(wide, {"method": "tsne"})
+    assert computed.arrays["row_tsne_1"].shape == (120,)
+    from unsup_core.algorithms import get_algorithm
+
+    algorithm_cls = get_algorithm("embedding")
+    embedding = algorithm_cls(algorithm_cls.build_config({"method": "tsne"}))
+    embedding.setup(wide)
+    assert embedding._reduced(embedding.features).shape == (120, NON_LINEAR_MAX_FEATURES)
 
 
 @pytest.mark.slow
@@ -175,6 +232,10 @@ def test_a_clicked_som_unit_is_read_from_its_marker_and_nothing_else():
     assert selected_units(points, layout.n_units) == [2, 4]
     assert selected_units([{"customdata": 6}, {"customdata": -1}, {"customdata": True}, {"customdata": "1"},
                            {"customdata": 1.5}, {}, "x"], layout.n_units) == []
+    huge = int("9" * 400)  # a browser's JSON may carry any integer: float() of it would overflow
+    assert selected_units([{"customdata": huge}, {"customdata": -huge}, {"customdata": [huge]},
+                           {"customdata": float("nan")}, {"customdata": float("inf")}, {"customdata": 3}],
+                          layout.n_units) == [3]
 
 
 def test_a_helper_run_stays_a_helper_through_export_and_import(quiet, store, tmp_path):
@@ -196,5 +257,21 @@ def test_data_at_the_row_limit_is_mapped_by_a_helper_run(quiet, store, monkeypat
     maps = [run for run in store.list_runs() if run.algorithm == "embedding"]
     assert len(maps) == 1 and maps[0].spec.is_helper and maps[0].spec.config["method"] == "pca"
     assert not store.get_run(run_id).spec.is_helper  # the clustering itself is the user's run
-    assert any("in a background run (90 rows is at least the 90 rows mapped in the page)" in caption.value
+    assert any("in a background run (90 rows)" in caption.value
                or caption.value.startswith("Computed by the background run") for caption in at.caption)
+
+
+def test_a_teacher_reuses_only_their_own_runs_and_a_crafted_map_gets_a_sentence(quiet, store):
+    run_id, _ = _clustered(store)  # u-alice's clustering
+    teacher = Principal("u-teacher", teacher=True)
+    assert reusable_runs(teacher, store.list_runs()) == []
+    assert [run.id for run in reusable_runs(Principal("u-alice"), store.list_runs())] == [run_id]
+    good = {"row_subset": np.arange(3), "row_pca_1": np.zeros(3), "row_pca_2": np.ones(3)}
+    names = ["row_pca_1", "row_pca_2"]
+    assert map_arrays_problem(good, names, 5, 5) is None
+    assert "labels" in map_arrays_problem(good, names, 5, 4)
+    assert "between 1 and 5" in map_arrays_problem({**good, "row_subset": np.array([0, 1, 5])}, names, 5, 5)
+    assert "between 1 and 5" in map_arrays_problem({**good, "row_subset": np.array([0, -1, 2])}, names, 5, 5)
+    assert "integers" in map_arrays_problem({**good, "row_subset": np.array([0.0, 1.0, 2.0])}, names, 5, 5)
+    assert "row_pca_2" in map_arrays_problem({**good, "row_pca_2": np.ones(2)}, names, 5, 5)
+    assert "row_pca_1" in map_arrays_problem({"row_subset": np.arange(3)}, names, 5, 5)

@@ -7,7 +7,8 @@ import pandas as pd
 import plotly.io as pio
 import pytest
 
-from unsup_core.analysis.export import config_json, labelled_rows, rows_of_samples, table_bytes
+from unsup_core.analysis.export import (SELECTION_DOWNLOAD_MAX_ROWS, config_json, dataset_table, download_label,
+                                       labelled_rows, rows_of_samples, sample_rows, table_bytes)
 from unsup_core.analysis.k_selection import KScores, continuous_columns, recommend, score_k
 from unsup_core.analysis.knee import knee_index
 from unsup_core.analysis.profiles import cluster_profiles, describe_cluster
@@ -88,6 +89,32 @@ def test_labelled_rows_map_results_back_to_the_file_rows():
     assert '"clustering"' in config_json({"clustering": {"algorithm": "kmeans"}, "embedding": None})
 
 
+def test_a_listing_builds_only_the_rows_it_shows():
+    data = load_dataset("iris")
+    clusters = np.arange(data.n_samples) % 3
+    shown = np.array([5, 0, 149])
+    rows = sample_rows("iris", {}, shown, clusters)
+    assert len(rows) == 3 and rows["cluster"].tolist() == [2, 0, 2]
+    whole = dataset_table(data)
+    assert rows.drop(columns="cluster").equals(whole.iloc[shown].reset_index(drop=True))
+    assert download_label(10) == "Download these 10 rows (CSV)"
+    assert download_label(SELECTION_DOWNLOAD_MAX_ROWS + 1).startswith(
+        f"Download the first {SELECTION_DOWNLOAD_MAX_ROWS:,} of these")
+
+
+def test_a_csv_for_download_never_holds_a_spreadsheet_formula():
+    attacks = ['=HYPERLINK("http://evil","x")', "+1+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tlead", "\rlead"]
+    table = pd.DataFrame({"name": [*attacks, "plain", None], "=cmd": list(range(8)),
+                          "city": pd.Categorical(["@x", "ok"] * 4), "score": [-1.5] * 8})
+    back = pd.read_csv(io.BytesIO(table_bytes(table, "csv")), keep_default_na=False)
+    assert list(back.columns) == ["name", "'=cmd", "city", "score"]
+    assert back["name"].tolist() == ["'" + attack for attack in attacks] + ["plain", ""]
+    assert back["city"].tolist() == ["'@x", "ok"] * 4
+    assert back["score"].tolist() == [-1.5] * 8  # numbers stay numbers
+    assert table["name"].tolist()[0] == attacks[0]  # the caller's table is not changed
+    assert pd.read_parquet(io.BytesIO(table_bytes(table, "parquet")))["name"].tolist()[0] == attacks[0]
+
+
 def test_figures_for_the_page_serialise(people):
     table, labels = people
     rng = np.random.default_rng(0)
@@ -158,6 +185,18 @@ def test_figures_export_as_one_offline_page():
                         "Clusters of <data>")
     assert page.count("* plotly.js v") == 1  # plotly.js inlined once, so the page opens offline
     assert page.count("Plotly.newPlot") == 2 and "Clusters of &lt;data&gt;" in page
+
+
+def test_hover_text_from_a_users_file_is_plain_text():
+    table = pd.DataFrame({"<b>%{x}</b>": [1.0, 2.0], "note%{customdata[0]}": ['<a href="http://evil">x</a>', "y" * 5000],
+                          "style": ['<span style="font-size:80px">big</span>', "ok"]})
+    trace = cluster_map(np.zeros((2, 2)), np.zeros(2, dtype=int), "map", hover=table).data[0]
+    assert "%{x}" not in trace.hovertemplate and "<b>" not in trace.hovertemplate
+    assert "&lt;b&gt;" in trace.hovertemplate and "%{customdata[1]" in trace.hovertemplate
+    texts = list(trace.text)
+    assert "<a " not in texts[0] and "&lt;a href=" in texts[0] and "<span" not in texts[0]
+    assert "%{customdata[0]}" not in texts[0]
+    assert max(len(line) for text in texts for line in text.split("<br>")) < 2 * 80  # a 5,000-char cell is cut
 
 
 def test_large_maps_are_drawn_with_webgl_and_keep_their_hover():

@@ -52,6 +52,15 @@ def may(principal: Principal, action: Action, resource, settings: SharingSetting
     return action == "see" and bool(resource.shared)
 
 
+def reusable_runs(principal: Principal, runs: list) -> list:
+    """The runs whose results may be reused as this principal's own work (a map, a clustering): its own only.
+
+    Even a teacher, who may see every run, never gets a student's run (perhaps imported from a crafted
+    archive) slipped into their own analysis; opening a student's run on purpose is a separate, checked path.
+    """
+    return [run for run in runs if run.owner == principal.id]
+
+
 def require(principal: Principal, action: Action, resource, settings: SharingSettings | None = None) -> None:
     """Raise :class:`AccessDenied` unless :func:`may` allows it; the message does not reveal whose it is."""
     if not may(principal, action, resource, settings):

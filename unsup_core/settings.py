@@ -189,18 +189,22 @@ def _resources(name: str) -> dict:
 
 @dataclass(frozen=True)
 class MapSettings:
-    """Where a map of a user's table is computed (``UNSUP_LAB_IN_PAGE_MAP_ROWS``).
+    """Where a map of a user's table is computed (``UNSUP_LAB_IN_PAGE_MAP_ROWS``, ``UNSUP_LAB_IN_PAGE_MAP_CELLS``).
 
-    Data with fewer rows than ``in_page_max_rows`` is mapped in the web server's own process when the
-    page asks (PCA in well under a second, UMAP in a few seconds once warm); larger data goes to a
-    background run, which can take minutes without holding the page.
+    Data with fewer rows than ``in_page_max_rows`` and fewer cells (rows x features) than
+    ``in_page_max_cells`` is mapped in the web server's own process when the page asks (PCA in well under
+    a second, UMAP in a few seconds once warm); larger or wider data goes to a background run, which can
+    take minutes without holding the page. Width counts too: 19,999 rows of 2,500 columns would hold the
+    server for minutes.
     """
 
     in_page_max_rows: int = 20_000
+    in_page_max_cells: int = 2_000_000  # e.g. 20,000 rows x 100 features, or 2,500 images of 28 x 28
     warm_up_umap: bool = True  # compile UMAP's numba code once per server, in a background thread
 
     @classmethod
     def from_env(cls) -> "MapSettings":
         return cls(in_page_max_rows=_int("UNSUP_LAB_IN_PAGE_MAP_ROWS", cls.in_page_max_rows),
+                   in_page_max_cells=_int("UNSUP_LAB_IN_PAGE_MAP_CELLS", cls.in_page_max_cells),
                    warm_up_umap=os.environ.get("UNSUP_LAB_WARM_UP_UMAP", "1").strip().lower()
                    not in ("0", "false", "no", "off"))

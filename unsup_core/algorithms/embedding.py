@@ -17,6 +17,9 @@ from unsup_core.snapshots import EmbeddingSnapshot
 # How many rows each method embeds when max_rows is 0: PCA is linear and instant, t-SNE costs
 # minutes beyond a few thousand rows on a laptop CPU, UMAP sits in between.
 AUTOMATIC_ROWS = {"pca": 100_000, "umap": 20_000, "tsne": 5_000}
+# t-SNE and UMAP see at most this many PCA components: their neighbour searches cost time per feature,
+# and beyond ~50 components wide data adds mostly noise (the usual advice of both methods' authors).
+NON_LINEAR_MAX_FEATURES = 50
 
 
 @dataclass
@@ -85,6 +88,7 @@ reused for every clustering of the same prepared data.
             # Fewer features than axes (one measurement): the missing axes are zero, so it draws on a line.
             padding = np.zeros((len(coordinates), config.n_components - dimensions), coordinates.dtype)
             return np.hstack([coordinates, padding]), {"explained_variance": float(pca.explained_variance_ratio_.sum())}
+        features = self._reduced(features)
         if config.method == "tsne":
             from sklearn.manifold import TSNE
 
@@ -96,6 +100,14 @@ reused for every clustering of the same prepared data.
         reducer = umap.UMAP(n_components=dimensions, n_neighbors=min(config.n_neighbors, len(features) - 1),
                             min_dist=config.min_dist, random_state=self.seed)
         return reducer.fit_transform(features), {}
+
+    def _reduced(self, features: np.ndarray) -> np.ndarray:
+        """``features`` [N, D] cut to at most NON_LINEAR_MAX_FEATURES principal components, for t-SNE/UMAP."""
+        if features.shape[1] <= NON_LINEAR_MAX_FEATURES or len(features) <= NON_LINEAR_MAX_FEATURES:
+            return features
+        from sklearn.decomposition import PCA
+
+        return PCA(NON_LINEAR_MAX_FEATURES, random_state=self.seed).fit_transform(features)
 
     def step(self) -> dict[str, float]:
         started = time.perf_counter()

@@ -2,9 +2,11 @@
 
 A map of a few hundred rows takes well under a second to compute, but 15-30 s as a run (it waits in
 the queue and a fresh worker imports torch), and UMAP's first fit in a process compiles its numba
-code (15-90 s). So data under :class:`MapSettings`' row limit is mapped right where the page asks,
-with the very code an embedding run uses, and UMAP is compiled once per server, in a background
-thread started with the server, never on a click. Larger data keeps the background run.
+code (15-90 s). So data under :class:`MapSettings`' row and cell limits is mapped right where the
+page asks, with the very code an embedding run uses, and UMAP is compiled once per server, in a
+background thread started with the server, never on a click. Larger data keeps the background run.
+A t-SNE or UMAP fit holds the GIL (numba kernels), so at most one runs in the server at a time: a
+second asker is told so at once and offered the background run, never queued behind the first.
 """
 
 from __future__ import annotations
@@ -17,12 +19,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from unsup_core.datasets import Dataset
+from unsup_core.errors import UserError
 from unsup_core.settings import MapSettings
 
 WARM_UP_SIZES = (60, 4_200)  # small data (exact neighbours), then past pynndescent's brute-force limit (4,096)
 
 _warm_up_lock = threading.Lock()
 _warm_up: dict[str, object] = {"thread": None, "seconds": None}
+NON_LINEAR_METHODS = ("tsne", "umap")
+_non_linear_fit_lock = threading.Lock()  # one in-page t-SNE/UMAP fit per server process
+
+
+class InPageMapBusy(UserError):
+    """Another in-page t-SNE or UMAP map is being computed in this server right now."""
 
 
 @dataclass(frozen=True)
@@ -33,14 +42,56 @@ class PageMap:
     seconds: float
 
 
-def maps_in_page(n_rows: int, settings: MapSettings | None = None) -> bool:
-    """Whether data of ``n_rows`` rows is mapped in the page's process (else by a background run)."""
+def maps_in_page(n_rows: int, n_features: int, settings: MapSettings | None = None) -> bool:
+    """Whether data of ``n_rows`` x ``n_features`` is mapped in the page's process (else by a background run)."""
     settings = settings or MapSettings.from_env()
-    return 0 < n_rows < settings.in_page_max_rows
+    return 0 < n_rows < settings.in_page_max_rows and n_rows * max(n_features, 1) < settings.in_page_max_cells
+
+
+def data_maps_in_page(data: Dataset, settings: MapSettings | None = None) -> bool:
+    """Whether the prepared ``data`` (its rows and all their values) is mapped in the page's process."""
+    return maps_in_page(data.n_samples, int(np.prod(data.X.shape[1:])), settings)
+
+
+def map_arrays_problem(arrays: dict[str, np.ndarray], coordinates: list[str], n_samples: int,
+                       n_labels: int) -> str | None:
+    """Why a map's arrays (perhaps from an imported run) cannot be drawn over ``n_samples`` samples, or None.
+
+    ``row_subset`` must be integers in [0, n_samples), each coordinate array as long, and the clustering's
+    labels one per sample: checked before any indexing, so a crafted snapshot gets a sentence, not a traceback.
+    """
+    subset = np.asarray(arrays.get("row_subset", []))
+    if n_labels != n_samples:
+        return f"the clustering has {n_labels:,} labels for {n_samples:,} rows"
+    if subset.ndim != 1 or not np.issubdtype(subset.dtype, np.integer):
+        return "its row numbers are not a list of integers"
+    if len(subset) and (subset.min() < 0 or subset.max() >= n_samples):
+        return f"its row numbers are not all between 1 and {n_samples:,}"
+    for name in coordinates:
+        values = np.asarray(arrays.get(name, []))
+        if values.shape != subset.shape or not np.issubdtype(values.dtype, np.number):
+            return f"{name} does not hold one number per mapped row"
+    return None
 
 
 def compute_map(data: Dataset, config: dict, seed: int = 0) -> PageMap:
-    """Fit the embedding ``config`` (method, dimensions...) on ``data`` as a run would, here and now."""
+    """Fit the embedding ``config`` (method, dimensions...) on ``data`` as a run would, here and now.
+
+    Raises :class:`InPageMapBusy` at once, without waiting, when the method is t-SNE or UMAP and another
+    such fit is running in this process.
+    """
+    if config.get("method") not in NON_LINEAR_METHODS:
+        return _fit_map(data, config, seed)
+    if not _non_linear_fit_lock.acquire(blocking=False):
+        raise InPageMapBusy("Another t-SNE or UMAP map is being computed on this server right now; "
+                            "compute this one in a background run, or try again in a moment.")
+    try:
+        return _fit_map(data, config, seed)
+    finally:
+        _non_linear_fit_lock.release()
+
+
+def _fit_map(data: Dataset, config: dict, seed: int) -> PageMap:
     from unsup_core.algorithms import get_algorithm
 
     algorithm_cls = get_algorithm("embedding")

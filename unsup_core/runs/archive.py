@@ -37,6 +37,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from unsup_core.analysis.export import csv_safe_text
 from unsup_core.device import resolve_device
 from unsup_core.errors import UserError
 from unsup_core.runs.control import Change, check_change
@@ -94,7 +95,8 @@ def export_run(store: RunStore, run_id: str, target: str | Path | BinaryIO) -> N
     metrics = io.StringIO()
     writer = csv.writer(metrics)
     writer.writerow(_METRIC_HEADER)
-    writer.writerows(store.metric_rows(run_id))
+    # Metric names can come from an imported archive: no spreadsheet formula leaves this server.
+    writer.writerows((csv_safe_text(name), *rest) for name, *rest in store.metric_rows(run_id))
     spec = run.spec.as_dict()
     data_file = store.upload_for_path(spec["dataset_options"].get("path", "")) if run.dataset == "file" else None
     if data_file is not None:

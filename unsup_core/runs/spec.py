@@ -12,6 +12,9 @@ MAX_STEPS = 10_000_000
 # (Your data's maps, its choose-for-me tournament, its outlier scores), which Runs lists apart.
 HELPER = "helper"
 PURPOSES = ("", HELPER)
+# The only algorithms a page starts as helpers: any other run marked so (e.g. in an imported archive)
+# would only be hiding itself from the Runs list.
+HELPER_ALGORITHMS = ("embedding", "tournament", "outliers")
 SEED = config_lib.FieldSpec("seed", "int", 0, 0, config_lib.MAX_SEED, 1, None, False, "Same seed, same run.")
 
 
@@ -56,6 +59,9 @@ def make_spec(algorithm: str, dataset: str, overrides: dict | None = None, *, st
     seed = config_lib.parse_allowed(SEED, seed)
     if purpose not in PURPOSES:
         raise config_lib.ConfigError(f"purpose must be one of {', '.join(map(repr, PURPOSES))}, got {purpose!r}")
+    if purpose == HELPER and algorithm not in HELPER_ALGORITHMS:
+        raise config_lib.ConfigError(f"purpose {HELPER!r} is only for {', '.join(HELPER_ALGORITHMS)} runs, "
+                                     f"not {algorithm}")
     resolve_device(device)  # refuses unknown names and cuda without a GPU, before anything starts
     # Last, as it may read a user's file: static for built-ins, a table or images for a file.
     kind = entry.kind_for(options)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -10,6 +12,7 @@ from unsup_core.analysis.profiles import ClusterProfiles, readable
 from unsup_core.viz.style import base_layout, category_colour
 
 MAX_HOVER_COLUMNS = 8
+MAX_HOVER_CHARS = 80  # per name and value: a cell of a user's file may hold a megabyte
 # Above this many points a 2-D map is drawn with WebGL (Scattergl), which pans and hovers 100,000 points
 # smoothly; below it, SVG: crisp, and a browser allows only a few WebGL canvases per page.
 WEBGL_MIN_POINTS = 5_000
@@ -17,6 +20,16 @@ WEBGL_MIN_POINTS = 5_000
 
 def cluster_name(cluster: int) -> str:
     return "noise" if cluster < 0 else f"cluster {cluster}"
+
+
+def _hover_name(name: object) -> str:
+    """A column name fit for a hovertemplate: cut, HTML-escaped, and no ``%{`` for plotly to fill in."""
+    return html.escape(str(name)[:MAX_HOVER_CHARS]).replace("%{", "%")
+
+
+def _hover_values(values: pd.Series) -> pd.Series:
+    """A user's cells as hover text: cut to MAX_HOVER_CHARS, then HTML-escaped (no links, no styles)."""
+    return values.astype(str).str.slice(0, MAX_HOVER_CHARS).map(html.escape)
 
 
 def _hover(hover: pd.DataFrame | None, mask: np.ndarray, rows: np.ndarray | None) -> dict:
@@ -32,13 +45,14 @@ def _hover(hover: pd.DataFrame | None, mask: np.ndarray, rows: np.ndarray | None
     # row numbers exact below 2**24.
     exact = np.float32 if row_numbers.max(initial=0) < 2**24 else np.float64
     custom = np.column_stack([row_numbers + 1] + [part[name].to_numpy(np.float64) for name in numeric]).astype(exact)
-    lines = ["row %{customdata[0]}"] + [f"{name}: %{{customdata[{i + 1}]:,.4~g}}" for i, name in enumerate(numeric)]
+    lines = ["row %{customdata[0]}"] + [f"{_hover_name(name)}: %{{customdata[{i + 1}]:,.4~g}}"
+                                        for i, name in enumerate(numeric)]
     result = {"customdata": custom}
     if other:
         # Built column-wise and handed over as an array: plotly checks a list's strings one by one.
         text = pd.Series("", index=part.index)
         for position, name in enumerate(other):
-            text = text + ("<br>" if position else "") + f"{name}: " + part[name].astype(str)
+            text = text + ("<br>" if position else "") + f"{_hover_name(name)}: " + _hover_values(part[name])
         result["text"] = text.to_numpy(dtype=str)
         lines.append("%{text}")
     result["hovertemplate"] = "<br>".join(lines)

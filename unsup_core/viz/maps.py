@@ -181,8 +181,9 @@ def selected_units(points: list[dict], n_units: int) -> list[int]:
         unit = point.get("customdata") if isinstance(point, dict) else None
         if isinstance(unit, list) and len(unit) == 1:  # some plotly versions wrap a scalar
             unit = unit[0]
-        if isinstance(unit, (int, float)) and not isinstance(unit, bool) and float(unit).is_integer() \
-                and 0 <= unit < n_units:
+        if isinstance(unit, bool) or not isinstance(unit, (int, float)) or not 0 <= unit < n_units:
+            continue  # the range first: float() of a 400-digit integer would raise
+        if isinstance(unit, int) or unit.is_integer():
             units.add(int(unit))
     return sorted(units)
 
