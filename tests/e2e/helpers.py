@@ -76,3 +76,14 @@ def scrub_timeline_to_start(page: Page, arrived: str) -> None:
             return
         except PlaywrightTimeout:
             continue
+
+
+def click_map_point(page: Page, chart, point, hover_shows: str) -> None:
+    """Click a plotly marker as a user does: plotly's drag layer takes the mouse, so hover the point
+    until its hover box shows ``hover_shows``, then press and release there."""
+    point.scroll_into_view_if_needed()
+    box = point.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(chart.locator(".hoverlayer .hovertext")).to_contain_text(hover_shows)
+    page.mouse.down()
+    page.mouse.up()

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_until_rendered
+from tests.e2e.helpers import click_map_point
 
 pytestmark = pytest.mark.e2e
 
@@ -59,14 +60,8 @@ def test_upload_prepare_choose_k_cluster_and_download(page: Page, app_server: st
 
     # Clicking a point lists the original rows of its cluster, and they download as a CSV.
     chart = page.locator("[data-testid='stPlotlyChart']").filter(has_text="Clusters on the PCA map")
-    point = chart.locator(".scatterlayer .trace").first.locator(".points path").first
-    point.scroll_into_view_if_needed()
-    box = point.bounding_box()
-    # Plotly's drag layer takes the mouse: hover the point until its row shows, then click it.
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    expect(chart.locator(".hoverlayer .hovertext")).to_contain_text("Einkommen")
-    page.mouse.down()
-    page.mouse.up()
+    click_map_point(page, chart, chart.locator(".scatterlayer .trace").first.locator(".points path").first,
+                    "Einkommen")  # the hover box shows the point's original row
     listed = page.get_by_text(re.compile(r"^\d+ rows of cluster \d$"))
     expect(listed).to_be_visible(timeout=30_000)
     size, cluster = map(int, re.fullmatch(r"(\d+) rows of cluster (\d)", listed.inner_text()).groups())
