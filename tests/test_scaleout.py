@@ -87,6 +87,32 @@ def test_cancel_reaches_a_run_on_the_second_node_within_a_second(cluster_store, 
     assert cluster_store.get_run(run_id).step == step  # the worker is gone, not still training
 
 
+def job_ended(executor, job_id):
+    return executor.client.get_job_status(job_id).value in ("STOPPED", "FAILED", "SUCCEEDED")
+
+
+def test_deleting_a_ray_run_stops_its_job_and_the_watcher_stops_jobs_of_ended_runs(cluster_store, cluster,
+                                                                                  monkeypatch):
+    from unsup_core.runs import ray_executor
+    from unsup_core.runs.executor import cancel_and_wait
+
+    monkeypatch.setenv("UNSUP_LAB_MAX_CPU_RUNS", "2")
+    monkeypatch.setattr(ray_executor, "ORPHAN_SWEEP_INTERVAL", 0.5)
+    executor = cluster(node2=1)
+    monkeypatch.setenv("UNSUP_LAB_RAY_ADDRESS", executor.settings.ray_address)  # what the CLI and pages read
+    spec = make_spec("vae", "digits", {"hidden_dim": 32}, steps=1_000_000)
+    deleted, ended = (executor.submit(spec).run_id for _ in range(2))
+    deleted, ended = (wait_for(lambda: (run := cluster_store.get_run(run_id)).step > 0 and run, timeout=120)
+                      for run_id in (deleted, ended))
+    # No grace: the kill path, as for a worker inside one long step that never reads the cancel flag.
+    assert cancel_and_wait(cluster_store, deleted.id, grace=0).status == "cancelled"
+    assert job_ended(executor, deleted.ray_job)  # ended before the run is recorded cancelled, so before delete
+    cluster_store.delete_run(deleted.id)
+    # A run ended in the store while its worker trains on (no cancel flag to read): the watcher stops the job.
+    cluster_store.finish(ended.id, "failed", "ended elsewhere")
+    wait_for(lambda: job_ended(executor, ended.ray_job), timeout=30)
+
+
 def test_a_killed_worker_on_the_second_node_fails_the_run_and_resume_continues_it(cluster_store, cluster):
     executor = cluster(node2=1)
     run_id = executor.submit(make_spec("vae", "digits", {"hidden_dim": 32, "eval_every": 0}, steps=1_000_000)).run_id

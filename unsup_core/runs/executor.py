@@ -67,12 +67,20 @@ def request_stop(store: RunStore, run_id: str) -> RunRecord:
 
 
 def force_stop(store: RunStore, run_id: str) -> None:
-    """SIGKILL a worker that ignored the cancel, and record the outcome."""
+    """SIGKILL a worker that ignored the cancel (or stop its Ray job), and record the outcome.
+
+    A Ray run is recorded cancelled only once Ray says its job ended: a worker inside one long step
+    never reads the flag, and a run deleted while its job still trained would train outside every limit.
+    """
     run = store.get_run(run_id)
     if run.status in TERMINAL_STATUSES:
         return
     if run.ray_job is None:
         signal_worker(run, signal.SIGKILL)
+    else:
+        from unsup_core.runs.ray_executor import stop_job_and_wait
+
+        stop_job_and_wait(ClusterSettings.from_env().ray_address, run.ray_job)
     store.finish(run_id, "cancelled", f"killed: the worker did not stop within {CANCEL_GRACE_SECONDS:.0f} s")
 
 
