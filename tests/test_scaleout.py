@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -138,6 +139,16 @@ def test_queue_order_and_slots_hold_on_the_cluster(cluster_store, cluster, monke
     assert first.status == second.status == "done"
     # One slot: the second run was handed to Ray only after the first ended.
     assert first.ended_at <= second.started_at
+
+
+def test_the_database_password_stays_out_of_the_job_and_the_nodes_supply_it(cluster_store, cluster, postgres_url):
+    password = urlsplit(postgres_url).password
+    assert password, "the test PostgreSQL has a password (.ci/services.sh)"
+    executor = cluster()
+    run = executor.submit(make_spec("kmeans", "blobs", {"n_clusters": 4}, steps=3)).wait(timeout=120)
+    assert run.status == "done", run.error  # its worker reached the store with the node's own PGPASSFILE
+    info = executor.client.get_job_info(run.ray_job)  # what anyone who reaches the Jobs API reads
+    assert password not in repr(info) and "@127.0.0.1" in info.runtime_env["env_vars"]["UNSUP_LAB_DATABASE_URL"]
 
 
 def test_a_run_whose_job_ray_has_forgotten_is_marked_failed(cluster_store, cluster):

@@ -190,7 +190,9 @@ class RayExecutor:
                "UNSUP_LAB_MAX_GPU_RUNS": str(limits.cuda), "UNSUP_LAB_WORKER_THREADS": threads,
                "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
         if self.store.database_url:
-            env["UNSUP_LAB_DATABASE_URL"] = self.store.database_url
+            # The Jobs API shows a job's env_vars to whoever asks: no password here. Each node has its
+            # own (PGPASSFILE or PGPASSWORD, set where `ray start` ran there), which libpq reads.
+            env["UNSUP_LAB_DATABASE_URL"] = url_without_password(self.store.database_url)
         try:
             self.client.submit_job(
                 entrypoint=f"python -m unsup_core.runs.worker {run.id} --home {shlex.quote(str(self.store.home))}",
