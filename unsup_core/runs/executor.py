@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unsup_core.errors import UserError
 from unsup_core.runs import processes
 from unsup_core.runs.worker import worker_threads
 from unsup_core.runs.spec import RunSpec
@@ -303,7 +304,10 @@ class LocalExecutor:
             self.store.finish_worker(run_id, process.pid, "failed",
                                      f"worker {processes.describe_exit(process.returncode)} before finishing")
         for run_id in overdue:
-            force_stop(self.store, run_id)
+            try:
+                force_stop(self.store, run_id)
+            except UserError as error:  # a Ray run's job could not be stopped: keep reaping the others
+                print(f"run reaper: {error}", flush=True)
 
 
 def make_executor(store: RunStore, *, warm_workers: int = 0, watch_parent: bool = True):

@@ -138,8 +138,8 @@ class RayExecutor:
             self._watch_interval = max(WATCH_INTERVAL, watched / WATCH_REQUESTS_PER_SECOND)
             self._last_watch = now
         if now - self._last_sweep > ORPHAN_SWEEP_INTERVAL:
+            self._last_sweep = now  # first: a cluster that is down is asked again next interval, not each round
             self.stop_orphan_jobs()
-            self._last_sweep = now
 
     def shutdown(self) -> None:
         """Stop handing over; runs not yet handed to Ray are left queued (marked interrupted later)."""
