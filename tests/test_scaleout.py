@@ -97,18 +97,22 @@ def test_deleting_a_ray_run_stops_its_job_and_the_watcher_stops_jobs_of_ended_ru
     from unsup_core.runs import ray_executor
     from unsup_core.runs.executor import cancel_and_wait
 
-    monkeypatch.setenv("UNSUP_LAB_MAX_CPU_RUNS", "2")
+    monkeypatch.setenv("UNSUP_LAB_MAX_CPU_RUNS", "3")
     monkeypatch.setattr(ray_executor, "ORPHAN_SWEEP_INTERVAL", 0.5)
     executor = cluster(node2=1)
     monkeypatch.setenv("UNSUP_LAB_RAY_ADDRESS", executor.settings.ray_address)  # what the CLI and pages read
     spec = make_spec("vae", "digits", {"hidden_dim": 32}, steps=1_000_000)
-    deleted, ended = (executor.submit(spec).run_id for _ in range(2))
-    deleted, ended = (wait_for(lambda: (run := cluster_store.get_run(run_id)).step > 0 and run, timeout=120)
-                      for run_id in (deleted, ended))
+    run_ids = [executor.submit(spec).run_id for _ in range(3)]
+    deleted, killed, ended = (wait_for(lambda: (run := cluster_store.get_run(run_id)).step > 0 and run, timeout=120)
+                              for run_id in run_ids)
+    # The CLI's delete: the worker reads the cancel flag and ends; the command returns once its job has.
+    result = subprocess.run([sys.executable, "-m", "unsup_core", "delete", deleted.id, "--yes"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert job_ended(executor, deleted.ray_job) and not cluster_store.has_run(deleted.id)
     # No grace: the kill path, as for a worker inside one long step that never reads the cancel flag.
-    assert cancel_and_wait(cluster_store, deleted.id, grace=0).status == "cancelled"
-    assert job_ended(executor, deleted.ray_job)  # ended before the run is recorded cancelled, so before delete
-    cluster_store.delete_run(deleted.id)
+    assert cancel_and_wait(cluster_store, killed.id, grace=0).status == "cancelled"
+    assert job_ended(executor, killed.ray_job)  # ended before the run is recorded cancelled, so before a delete
     # A run ended in the store while its worker trains on (no cancel flag to read): the watcher stops the job.
     cluster_store.finish(ended.id, "failed", "ended elsewhere")
     wait_for(lambda: job_ended(executor, ended.ray_job), timeout=30)

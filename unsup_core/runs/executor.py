@@ -94,6 +94,12 @@ def cancel_and_wait(store: RunStore, run_id: str, grace: float = CANCEL_GRACE_SE
         run = store.get_run(run_id)
     if run.status not in TERMINAL_STATUSES:
         force_stop(store, run_id)
+    elif run.ray_job is not None:
+        from unsup_core.runs.ray_executor import stop_job_and_wait
+
+        # The worker recorded its end but its job may still be running (or, for a run cancelled while
+        # queued, waiting in Ray): return only once Ray says it ended, so a delete leaves nothing behind.
+        stop_job_and_wait(ClusterSettings.from_env().ray_address, run.ray_job)
     return store.get_run(run_id)
 
 
