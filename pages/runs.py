@@ -32,8 +32,13 @@ def confirm_delete(run_ids: list[str]) -> None:
             run = store.get_run(run_id)
             if not access.can_change(run):
                 continue
-            if run.is_active:
-                cancel_and_wait(store, run_id)
+            try:
+                if run.is_active:
+                    cancel_and_wait(store, run_id)  # returns once the worker (or its Ray job) has ended
+            except UserError as error:
+                st.session_state["runs.table_version"] = st.session_state.get("runs.table_version", 0) + 1
+                st.error(f"Run {run_id} was not deleted: {error}")
+                return
             store.delete_run(run_id)
         # A new table widget: the old one's ticked row numbers would point at other runs now.
         st.session_state["runs.table_version"] = st.session_state.get("runs.table_version", 0) + 1

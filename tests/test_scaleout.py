@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -87,6 +88,36 @@ def test_cancel_reaches_a_run_on_the_second_node_within_a_second(cluster_store, 
     assert cluster_store.get_run(run_id).step == step  # the worker is gone, not still training
 
 
+def job_ended(executor, job_id):
+    return executor.client.get_job_status(job_id).value in ("STOPPED", "FAILED", "SUCCEEDED")
+
+
+def test_deleting_a_ray_run_stops_its_job_and_the_watcher_stops_jobs_of_ended_runs(cluster_store, cluster,
+                                                                                  monkeypatch):
+    from unsup_core.runs import ray_executor
+    from unsup_core.runs.executor import cancel_and_wait
+
+    monkeypatch.setenv("UNSUP_LAB_MAX_CPU_RUNS", "3")
+    monkeypatch.setattr(ray_executor, "ORPHAN_SWEEP_INTERVAL", 0.5)
+    executor = cluster(node2=1)
+    monkeypatch.setenv("UNSUP_LAB_RAY_ADDRESS", executor.settings.ray_address)  # what the CLI and pages read
+    spec = make_spec("vae", "digits", {"hidden_dim": 32}, steps=1_000_000)
+    run_ids = [executor.submit(spec).run_id for _ in range(3)]
+    deleted, killed, ended = (wait_for(lambda: (run := cluster_store.get_run(run_id)).step > 0 and run, timeout=120)
+                              for run_id in run_ids)
+    # The CLI's delete: the worker reads the cancel flag and ends; the command returns once its job has.
+    result = subprocess.run([sys.executable, "-m", "unsup_core", "delete", deleted.id, "--yes"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert job_ended(executor, deleted.ray_job) and not cluster_store.has_run(deleted.id)
+    # No grace: the kill path, as for a worker inside one long step that never reads the cancel flag.
+    assert cancel_and_wait(cluster_store, killed.id, grace=0).status == "cancelled"
+    assert job_ended(executor, killed.ray_job)  # ended before the run is recorded cancelled, so before a delete
+    # A run ended in the store while its worker trains on (no cancel flag to read): the watcher stops the job.
+    cluster_store.finish(ended.id, "failed", "ended elsewhere")
+    wait_for(lambda: job_ended(executor, ended.ray_job), timeout=30)
+
+
 def test_a_killed_worker_on_the_second_node_fails_the_run_and_resume_continues_it(cluster_store, cluster):
     executor = cluster(node2=1)
     run_id = executor.submit(make_spec("vae", "digits", {"hidden_dim": 32, "eval_every": 0}, steps=1_000_000)).run_id
@@ -112,6 +143,16 @@ def test_queue_order_and_slots_hold_on_the_cluster(cluster_store, cluster, monke
     assert first.status == second.status == "done"
     # One slot: the second run was handed to Ray only after the first ended.
     assert first.ended_at <= second.started_at
+
+
+def test_the_database_password_stays_out_of_the_job_and_the_nodes_supply_it(cluster_store, cluster, postgres_url):
+    password = urlsplit(postgres_url).password
+    assert password, "the test PostgreSQL has a password (.ci/services.sh)"
+    executor = cluster()
+    run = executor.submit(make_spec("kmeans", "blobs", {"n_clusters": 4}, steps=3)).wait(timeout=120)
+    assert run.status == "done", run.error  # its worker reached the store with the node's own PGPASSFILE
+    info = executor.client.get_job_info(run.ray_job)  # what anyone who reaches the Jobs API reads
+    assert password not in repr(info) and "@127.0.0.1" in info.runtime_env["env_vars"]["UNSUP_LAB_DATABASE_URL"]
 
 
 def test_a_run_whose_job_ray_has_forgotten_is_marked_failed(cluster_store, cluster):

@@ -146,6 +146,29 @@ def test_reconcile_leaves_runs_of_other_machines_and_ray_jobs_alone(store):
     assert store.get_run(on_ray).error == "worker killed by SIGKILL"
 
 
+def test_reconcile_tells_machines_by_machine_id_and_boot_not_by_hostname(store):
+    import socket
+
+    from unsup_core.runs.processes import machine_identity
+
+    machine, boot = machine_identity().split("/")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    # A clone of this machine (same hostname, same boot clock) with its own machine id: not ours to judge.
+    clone = store.create_run(_spec(), launcher_pid=dead.pid)
+    store._execute("UPDATE runs SET host=? WHERE id=?", (f"another-machine-id/{boot}", clone))
+    # This machine before a reboot: its launcher's pid now names a live process (this one), yet it is gone.
+    before_reboot = store.create_run(_spec())
+    store._execute("UPDATE runs SET host=? WHERE id=?", (f"{machine}/an-earlier-boot", before_reboot))
+    # A row written before machine ids (a hostname) still counts as this machine's.
+    legacy = store.create_run(_spec(), launcher_pid=dead.pid)
+    store._execute("UPDATE runs SET host=? WHERE id=?", (socket.gethostname(), legacy))
+    live = store.create_run(_spec())  # launched by this process, this boot: left queued
+    assert set(store.reconcile()) == {before_reboot, legacy}
+    assert store.get_run(clone).status == store.get_run(live).status == "queued"
+    assert store.get_run(before_reboot).status == store.get_run(legacy).status == "interrupted"
+
+
 def test_the_backend_is_the_one_the_url_names(store, request):
     assert store.backend_name == request.getfixturevalue("any_store").backend_name
     assert store.backend_name == ("postgresql" if "postgresql" in request.node.name else "sqlite")

@@ -37,6 +37,24 @@ def database_url() -> str | None:
     return url
 
 
+def url_without_password(url: str) -> str:
+    """The URL with any password taken out (from user:password@ and from ?password=), all else kept.
+
+    What may travel where others can read it (a Ray job's description): the password comes from the
+    reader's own environment instead (PGPASSWORD or PGPASSFILE, which libpq reads when the URL has none).
+    """
+    from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        credentials, _, hosts = netloc.rpartition("@")
+        netloc = f"{credentials.partition(':')[0]}@{hosts}"
+    query = urlencode([(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True)
+                       if key.lower() != "password"], quote_via=quote)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
 def database_errors() -> tuple[type[BaseException], ...]:
     """Errors of either database, for callers that turn them into one sentence."""
     try:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unsup_core.errors import UserError
 from unsup_core.runs import processes
 from unsup_core.runs.worker import worker_threads
 from unsup_core.runs.spec import RunSpec
@@ -67,12 +68,20 @@ def request_stop(store: RunStore, run_id: str) -> RunRecord:
 
 
 def force_stop(store: RunStore, run_id: str) -> None:
-    """SIGKILL a worker that ignored the cancel, and record the outcome."""
+    """SIGKILL a worker that ignored the cancel (or stop its Ray job), and record the outcome.
+
+    A Ray run is recorded cancelled only once Ray says its job ended: a worker inside one long step
+    never reads the flag, and a run deleted while its job still trained would train outside every limit.
+    """
     run = store.get_run(run_id)
     if run.status in TERMINAL_STATUSES:
         return
     if run.ray_job is None:
         signal_worker(run, signal.SIGKILL)
+    else:
+        from unsup_core.runs.ray_executor import stop_job_and_wait
+
+        stop_job_and_wait(ClusterSettings.from_env().ray_address, run.ray_job)
     store.finish(run_id, "cancelled", f"killed: the worker did not stop within {CANCEL_GRACE_SECONDS:.0f} s")
 
 
@@ -85,6 +94,12 @@ def cancel_and_wait(store: RunStore, run_id: str, grace: float = CANCEL_GRACE_SE
         run = store.get_run(run_id)
     if run.status not in TERMINAL_STATUSES:
         force_stop(store, run_id)
+    elif run.ray_job is not None:
+        from unsup_core.runs.ray_executor import stop_job_and_wait
+
+        # The worker recorded its end but its job may still be running (or, for a run cancelled while
+        # queued, waiting in Ray): return only once Ray says it ended, so a delete leaves nothing behind.
+        stop_job_and_wait(ClusterSettings.from_env().ray_address, run.ray_job)
     return store.get_run(run_id)
 
 
@@ -295,7 +310,10 @@ class LocalExecutor:
             self.store.finish_worker(run_id, process.pid, "failed",
                                      f"worker {processes.describe_exit(process.returncode)} before finishing")
         for run_id in overdue:
-            force_stop(self.store, run_id)
+            try:
+                force_stop(self.store, run_id)
+            except UserError as error:  # a Ray run's job could not be stopped: keep reaping the others
+                print(f"run reaper: {error}", flush=True)
 
 
 def make_executor(store: RunStore, *, warm_workers: int = 0, watch_parent: bool = True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 
 
 def start_time(pid: int) -> str | None:
@@ -50,3 +51,23 @@ def describe_exit(returncode: int) -> str:
         except ValueError:
             return f"killed by signal {-returncode}"
     return f"exited with code {returncode}"
+
+
+def machine_identity() -> str:
+    """'MACHINE-ID/BOOT-ID': which machine, and which boot of it, a recorded process id belongs to.
+
+    Hostnames repeat (cloned machines, "localhost"); /etc/machine-id is unique per installation, and
+    the boot id tells whether that machine has restarted since (its process ids then mean nothing).
+    Without /etc/machine-id (not Linux) the hostname stands in.
+    """
+    machine = _first_line("/etc/machine-id") or f"host-{socket.gethostname()}"
+    return f"{machine}/{_first_line('/proc/sys/kernel/random/boot_id')}"
+
+
+def _first_line(path: str) -> str:
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            return handle.readline().strip()
+    except OSError:
+        return ""
+

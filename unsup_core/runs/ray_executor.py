@@ -10,13 +10,16 @@ jobs handed over early could hold every resource while an earlier run waits for 
 Cancel flags the run in the store (the worker reads the flag between steps) and stops the job
 (Ray sends SIGTERM, then SIGKILL): a plain task cancel would not stop a running task. A job that
 ends while the store still calls its run active died without reporting: the run is marked failed
-with Ray's reason. The worker's process id means nothing on the head machine, so Ray, not
-``RunStore.reconcile``, tells whether a placed run is alive.
+with Ray's reason. Jobs carry this store's tag: every few seconds the watcher also stops tagged jobs
+whose run ended or was deleted (a worker inside one long step never reads the flag). The worker's
+process id means nothing on the head machine, so Ray, not ``RunStore.reconcile``, tells whether a
+placed run is alive.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import re
 import secrets
 import shlex
@@ -28,7 +31,8 @@ from unsup_core.errors import UserError
 from unsup_core.runs import processes
 from unsup_core.runs.executor import RunHandle
 from unsup_core.runs.spec import RunSpec
-from unsup_core.runs.store import ACTIVE_STATUSES, RunRecord, RunStore
+from unsup_core.runs.backends import url_without_password
+from unsup_core.runs.store import ACTIVE_STATUSES, TERMINAL_STATUSES, RunNotFound, RunRecord, RunStore
 from unsup_core.settings import ClusterSettings, QueueLimits
 
 DISPATCH_INTERVAL = 0.1
@@ -37,6 +41,8 @@ WATCH_REQUESTS_PER_SECOND = 50  # asking Ray about many jobs: look at each less 
 RECONCILE_INTERVAL = 2.0
 UNKNOWN_JOB_GRACE_SECONDS = 60.0  # a job Ray has no record of this long after it was handed over is lost
 ENDED_JOB_STATUSES = ("SUCCEEDED", "FAILED", "STOPPED")
+JOB_STOP_TIMEOUT = 20.0  # Ray sends SIGTERM, then SIGKILL a few seconds later
+ORPHAN_SWEEP_INTERVAL = 10.0  # listing every job the cluster knows is costly: not every round
 
 
 class RayExecutor:
@@ -66,7 +72,11 @@ class RayExecutor:
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_watch = self._last_reconcile = 0.0
+        self._last_watch = self._last_reconcile = self._last_sweep = 0.0
+        # Jobs carry this tag: the sweep stops only jobs of this lab's store, never another lab's on
+        # the same cluster (nor another test's).
+        self.store_tag = hashlib.sha256(
+            f"{store.home}|{url_without_password(store.database_url or '')}".encode()).hexdigest()[:16]
         self._watch_interval = WATCH_INTERVAL
         atexit.register(self.shutdown)
         self._ensure_thread()  # watches jobs handed over before a restart, too
@@ -127,6 +137,9 @@ class RayExecutor:
             watched = self._watch_jobs()
             self._watch_interval = max(WATCH_INTERVAL, watched / WATCH_REQUESTS_PER_SECOND)
             self._last_watch = now
+        if now - self._last_sweep > ORPHAN_SWEEP_INTERVAL:
+            self._last_sweep = now  # first: a cluster that is down is asked again next interval, not each round
+            self.stop_orphan_jobs()
 
     def shutdown(self) -> None:
         """Stop handing over; runs not yet handed to Ray are left queued (marked interrupted later)."""
@@ -177,14 +190,17 @@ class RayExecutor:
                "UNSUP_LAB_MAX_GPU_RUNS": str(limits.cuda), "UNSUP_LAB_WORKER_THREADS": threads,
                "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
         if self.store.database_url:
-            env["UNSUP_LAB_DATABASE_URL"] = self.store.database_url
+            # The Jobs API shows a job's env_vars to whoever asks: no password here. Each node has its
+            # own (PGPASSFILE or PGPASSWORD, set where `ray start` ran there), which libpq reads.
+            env["UNSUP_LAB_DATABASE_URL"] = url_without_password(self.store.database_url)
         try:
             self.client.submit_job(
                 entrypoint=f"python -m unsup_core.runs.worker {run.id} --home {shlex.quote(str(self.store.home))}",
                 submission_id=job_id, runtime_env={"env_vars": env},
                 entrypoint_num_cpus=self.settings.cpus_per_run, entrypoint_num_gpus=gpus,
                 entrypoint_resources=self.settings.ray_resources or None,
-                metadata={"unsup_lab_run": run.id, "algorithm": run.algorithm, "owner": run.owner or ""})
+                metadata={"unsup_lab_run": run.id, "unsup_lab_store": self.store_tag, "algorithm": run.algorithm,
+                          "owner": run.owner or ""})
         except Exception as error:
             self.store.finish_ray_job(run.id, job_id, "failed", f"Ray did not accept the run: {_first_line(error)}")
 
@@ -211,6 +227,27 @@ class RayExecutor:
                 self.store.finish_ray_job(run.id, run.ray_job, "failed", _death_reason(run.ray_job, status, info))
         return len(placed)
 
+    def stop_orphan_jobs(self) -> list[str]:
+        """Stop this store's jobs whose run ended, was deleted or has a newer job; returns their ids.
+
+        A worker inside one long step never reads the cancel flag, and a deleted run has no flag left:
+        without this its job would train on, outside every limit.
+        """
+        stopped = []
+        for job in self.client.list_jobs():
+            metadata = job.metadata or {}
+            status = str(getattr(job.status, "value", job.status))
+            if metadata.get("unsup_lab_store") != self.store_tag or status in ENDED_JOB_STATUSES:
+                continue
+            try:
+                run = self.store.get_run(str(metadata.get("unsup_lab_run", "")))
+            except RunNotFound:
+                run = None
+            if run is None or run.status in TERMINAL_STATUSES or run.ray_job != job.submission_id:
+                self._stop_job(job.submission_id)
+                stopped.append(job.submission_id)
+        return stopped
+
     def _stop_job(self, job_id: str) -> None:
         try:
             self.client.stop_job(job_id)
@@ -226,6 +263,30 @@ class RayExecutor:
             JobSubmissionClient(address).stop_job(job_id)
         except Exception:
             pass
+
+
+def stop_job_and_wait(address: str | None, job_id: str, timeout: float = JOB_STOP_TIMEOUT) -> None:
+    """Stop a Ray job and return once Ray says it ended (or never knew it); else one sentence."""
+    from ray.job_submission import JobSubmissionClient
+
+    if not address:
+        raise UserError(f"this run trains as Ray job {job_id}; set UNSUP_LAB_RAY_ADDRESS to stop it")
+    try:
+        client = JobSubmissionClient(address)
+        client.stop_job(job_id)
+        deadline = time.monotonic() + timeout
+        while True:
+            status = client.get_job_status(job_id)
+            if str(getattr(status, "value", status)) in ENDED_JOB_STATUSES:
+                return
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    except Exception as error:
+        if "does not exist" in str(error):
+            return  # never submitted, or the cluster forgot it: nothing trains
+        raise UserError(f"could not stop Ray job {job_id} ({_first_line(error)}); try again") from None
+    raise UserError(f"Ray job {job_id} did not stop within {timeout:.0f} s; try again")
 
 
 def _death_reason(job_id: str, status: str, info) -> str:

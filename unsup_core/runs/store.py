@@ -132,7 +132,7 @@ class RunRecord:
     owner: str | None
     shared: bool
     parent_id: str | None
-    host: str | None = None  # the machine that launched the run (its launcher_pid and, locally, pid)
+    host: str | None = None  # "MACHINE-ID/BOOT-ID" of the launch (its launcher_pid and, locally, pid)
     ray_job: str | None = None  # the Ray job training it, when the Ray executor placed it
 
     @property
@@ -281,7 +281,7 @@ class RunStore(control.ControlChannel, ownership.OwnershipRecords):
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (run_id, spec.algorithm, spec.dataset, json.dumps(spec.as_dict()), "queued", spec.steps,
                      device, now, now, now, owner, parent_id, launcher_pid, processes.start_time(launcher_pid),
-                     socket.gethostname()),
+                     processes.machine_identity()),
                 )
             except self._backend.integrity_errors:
                 continue
@@ -383,7 +383,7 @@ class RunStore(control.ControlChannel, ownership.OwnershipRecords):
             " error=NULL, cancel_requested=0, pid=NULL, pid_start=NULL, launcher_pid=?, launcher_start=?,"
             " host=?, ray_job=NULL WHERE id=? AND status=?",
             (json.dumps(spec.as_dict()), spec.steps, now, now, launcher_pid, processes.start_time(launcher_pid),
-             socket.gethostname(), run_id, run.status),
+             processes.machine_identity(), run_id, run.status),
         )
         if cursor.rowcount != 1:
             raise RunStateError(f"run {run_id} changed while resuming; try again")
@@ -446,17 +446,23 @@ class RunStore(control.ControlChannel, ownership.OwnershipRecords):
         'running' after its process died (SIGKILL, out of memory, machine restart).
         """
         changed = []
-        here = socket.gethostname()
+        here = processes.machine_identity()
+        here_machine = here.partition("/")[0]
         for run in self.list_runs(statuses=ACTIVE_STATUSES):
-            if run.ray_job is not None or (run.host is not None and run.host != here):
+            host = run.host or here
+            if "/" not in host:  # recorded before machine ids: a hostname
+                host = here if host == socket.gethostname() else f"host-{host}/"
+            if run.ray_job is not None or host.partition("/")[0] != here_machine:
                 continue  # process ids mean nothing on another machine; Ray watches its own jobs
-            launcher_alive = processes.is_alive(run.launcher_pid, run.launcher_start)
-            if run.status == "running" and not processes.is_alive(run.pid, run.pid_start):
+            # Same machine, another boot: its processes are gone, whatever now runs under their ids.
+            this_boot = host == here
+            launcher_alive = this_boot and processes.is_alive(run.launcher_pid, run.launcher_start)
+            if run.status == "running" and not (this_boot and processes.is_alive(run.pid, run.pid_start)):
                 if launcher_alive:
                     status, reason = "failed", f"worker process {run.pid} ended without reporting (killed or crashed)"
                 else:
                     status, reason = "interrupted", "interrupted: the process that started this run is gone"
-            elif run.status == "queued" and (processes.is_alive(run.pid, run.pid_start) if run.pid
+            elif run.status == "queued" and (this_boot and processes.is_alive(run.pid, run.pid_start) if run.pid
                                              else launcher_alive):
                 continue
             elif run.status == "queued":
