@@ -134,7 +134,33 @@ class RunHandle:
             time.sleep(interval)
 
 
-class LocalExecutor:
+class QueueingExecutor:
+    """What every executor does the same way: the store queues a run, then the executor's ``start``
+    places it (a local worker process, or a Ray job). Subclasses give ``device_for`` and ``start``."""
+
+    store: RunStore
+
+    def device_for(self, spec: RunSpec) -> str:
+        raise NotImplementedError
+
+    def start(self, run_id: str) -> None:
+        raise NotImplementedError
+
+    # -- public interface ---------------------------------------------------------------------
+    def submit(self, spec: RunSpec, *, owner: str | None = None, parent_id: str | None = None) -> RunHandle:
+        """Queue a run and place it; it trains as soon as its device has a free slot."""
+        run_id = self.store.create_run(spec, device=self.device_for(spec), owner=owner, parent_id=parent_id)
+        self.start(run_id)
+        return RunHandle(self.store, run_id)
+
+    def resume(self, run_id: str, *, steps: int | None = None) -> RunHandle:
+        """Continue an ended run from its last checkpoint (its curves go on from that step)."""
+        self.store.requeue(run_id, steps=steps)
+        self.start(run_id)
+        return RunHandle(self.store, run_id)
+
+
+class LocalExecutor(QueueingExecutor):
     """Runs each worker as a local subprocess.
 
     ``watch_parent``: workers stop when this process exits (the dashboard), so no orphans are left;
@@ -159,20 +185,10 @@ class LocalExecutor:
             self._start_reaper()
             self._refill_warm()
 
-    # -- public interface ---------------------------------------------------------------------
-    def submit(self, spec: RunSpec, *, owner: str | None = None, parent_id: str | None = None) -> RunHandle:
-        """Queue a run and start its worker, which trains as soon as its device has a free slot."""
+    def device_for(self, spec: RunSpec) -> str:
         from unsup_core.device import resolve_device
 
-        run_id = self.store.create_run(spec, device=resolve_device(spec.device), owner=owner, parent_id=parent_id)
-        self.start(run_id)
-        return RunHandle(self.store, run_id)
-
-    def resume(self, run_id: str, *, steps: int | None = None) -> RunHandle:
-        """Continue an ended run from its last checkpoint (its curves go on from that step)."""
-        self.store.requeue(run_id, steps=steps)
-        self.start(run_id)
-        return RunHandle(self.store, run_id)
+        return resolve_device(spec.device)
 
     def start(self, run_id: str) -> None:
         """Hand a queued run to a warm worker, or start a fresh one."""

@@ -29,7 +29,7 @@ from collections import Counter
 
 from unsup_core.errors import UserError
 from unsup_core.runs import processes
-from unsup_core.runs.executor import RunHandle
+from unsup_core.runs.executor import QueueingExecutor, RunHandle
 from unsup_core.runs.spec import RunSpec
 from unsup_core.runs.backends import url_without_password
 from unsup_core.runs.store import ACTIVE_STATUSES, TERMINAL_STATUSES, RunNotFound, RunRecord, RunStore
@@ -45,7 +45,7 @@ JOB_STOP_TIMEOUT = 20.0  # Ray sends SIGTERM, then SIGKILL a few seconds later
 ORPHAN_SWEEP_INTERVAL = 10.0  # listing every job the cluster knows is costly: not every round
 
 
-class RayExecutor:
+class RayExecutor(QueueingExecutor):
     """``submit`` / ``resume`` / ``attach`` / ``cancel`` like ``LocalExecutor``, with workers as Ray jobs.
 
     ``watch_parent=False`` (a CLI ``run`` without ``--wait``): ``start`` returns only once the run is
@@ -80,18 +80,6 @@ class RayExecutor:
         self._watch_interval = WATCH_INTERVAL
         atexit.register(self.shutdown)
         self._ensure_thread()  # watches jobs handed over before a restart, too
-
-    # -- public interface ---------------------------------------------------------------------
-    def submit(self, spec: RunSpec, *, owner: str | None = None, parent_id: str | None = None) -> RunHandle:
-        run_id = self.store.create_run(spec, device=self.device_for(spec), owner=owner, parent_id=parent_id)
-        self.start(run_id)
-        return RunHandle(self.store, run_id)
-
-    def resume(self, run_id: str, *, steps: int | None = None) -> RunHandle:
-        """Continue an ended run from its last checkpoint, as a new Ray job."""
-        self.store.requeue(run_id, steps=steps)
-        self.start(run_id)
-        return RunHandle(self.store, run_id)
 
     def start(self, run_id: str) -> None:
         """Queue a run for handing over to Ray as soon as its turn comes."""
