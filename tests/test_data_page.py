@@ -1,5 +1,6 @@
 """The Your data page's logic with Streamlit's AppTest: uploads, a failed upload, reopening a clustering."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,11 @@ def page(lab_home, monkeypatch):
     return at
 
 
+def shown(element) -> str:
+    """An element's Markdown as the user reads it: text from a user's file is backslash-escaped."""
+    return re.sub(r"\\(.)", r"\1", element.value)
+
+
 def _upload(at, name, content):
     at.get("file_uploader")[0].set_value((name, content, "text/csv"))
     return at.run()
@@ -42,9 +48,9 @@ def test_a_failed_upload_keeps_the_previous_file(page, lab_home):
     at = _upload(page, "people.csv", CSV.encode("latin-1"))
     at = _upload(at, "junk.csv", np.random.default_rng(0).bytes(2000))
     assert len(at.error) == 1
-    assert "Could not use junk.csv" in at.error[0].value and "binary data" in at.error[0].value
-    assert "people.csv is still loaded" in at.error[0].value
-    assert any(header.value == "2. What was read from people.csv" for header in at.subheader)
+    assert "Could not use junk.csv" in shown(at.error[0]) and "binary data" in shown(at.error[0])
+    assert "people.csv is still loaded" in shown(at.error[0])
+    assert any(shown(header) == "2. What was read from people.csv" for header in at.subheader)
     assert any("30 rows x 2 features" in block.value for block in at.success)
     kept = [path.name for path in (lab_home / "datasets" / "uploads").glob("*/*") if not path.name.startswith(".")]
     assert kept == ["people.csv"]  # a file that cannot be read is not stored
@@ -61,7 +67,7 @@ def test_a_link_to_a_clustering_reopens_its_file_and_preparation(page, store, la
     fresh.query_params["cluster"] = run_id
     fresh.run()
     assert not fresh.exception
-    assert any(header.value == "2. What was read from people.csv" for header in fresh.subheader)
+    assert any(shown(header) == "2. What was read from people.csv" for header in fresh.subheader)
     assert next(box for box in fresh.selectbox if box.label == "Label column (optional)").value == "Stadt"
     assert next(box for box in fresh.multiselect if box.label == "Feature columns").value == ["Größe"]
     assert next(box for box in fresh.selectbox if box.label == "Scaling").value == "minmax"
@@ -99,9 +105,9 @@ def test_in_shared_mode_files_and_clusterings_stay_with_their_owner(lab_home, st
                               owner="u-alice")
 
     bob = _session("u-bob", {"cluster": run_id})
-    assert any("Cannot open that clustering" in error.value for error in bob.error)
-    assert not any(header.value.startswith("2. What was read") for header in bob.subheader)
+    assert any("Cannot open that clustering" in shown(error) for error in bob.error)
+    assert not any(shown(header).startswith("2. What was read") for header in bob.subheader)
     assert not [box for box in bob.selectbox if box.label.startswith("...or reopen")]
     assert not alice.exception
     again = _session("u-alice", {"cluster": run_id})
-    assert any(header.value == "2. What was read from people.csv" for header in again.subheader)
+    assert any(shown(header) == "2. What was read from people.csv" for header in again.subheader)
