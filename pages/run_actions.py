@@ -51,8 +51,9 @@ def _control(run_id: str, request: str, *args) -> None:
         st.session_state[ERROR_KEY] = str(error)
 
 
-def _step(run_id: str) -> None:
-    _control(run_id, "request_steps", int(st.session_state[f"step.count.{run_id}"]))
+def _step(run_id: str, shown_step: int) -> None:
+    # From the step the page showed: a click delivered twice still asks for the same step.
+    _control(run_id, "request_steps", int(st.session_state[f"step.count.{run_id}"]), shown_step)
 
 
 def _apply(run_id: str, names: list[str]) -> None:
@@ -79,8 +80,9 @@ def pause_controls(row, run: RunRecord, store: RunStore) -> None:
                         "(the model stays in memory, so Step and Continue go on at once); Cancel frees the slot.")
     row.number_input("steps to take", min_value=1, max_value=MAX_STEP_REQUEST, value=10, step=1,
                      key=f"step.count.{run.id}", label_visibility="collapsed", width=110)
-    row.button("Step", key=f"step.{run.id}", icon=":material/skip_next:", on_click=_step, args=(run.id,),
-               help="Take exactly this many steps, then hold (pauses a playing run after them).")
+    row.button("Step", key=f"step.{run.id}", icon=":material/skip_next:", on_click=_step,
+               args=(run.id, run.step if control.held_step is None else control.held_step),
+               help="Train on to this many steps past the step shown, then hold (pauses a playing run there).")
     fields = adjustable_fields(run.algorithm)
     if fields:
         labels = {a.name: a.label for a in get_algorithm(run.algorithm).adjustables}

@@ -40,7 +40,8 @@ def test_a_paused_run_takes_exactly_the_steps_it_is_given_then_plays_to_done(sto
     store.request_pause(run_id)  # paused while queued: it holds before its first step
     executor.start(run_id)
     held_at(store, run_id, 0)
-    store.request_steps(run_id, 10)
+    store.request_steps(run_id, 10, from_step=0)
+    store.request_steps(run_id, 10, from_step=0)  # the same click delivered twice: still 10 steps
     held_at(store, run_id, 10)
     assert store.get_run(run_id).step == 10 and last_metric_step(store, run_id) == 10
     # The worker applies a change while it holds; that it did proves it polled, and it did not step.
@@ -137,6 +138,8 @@ def test_requests_are_refused_for_ended_runs_and_bad_step_counts(store):
     run_id = store.create_run(vae_spec(steps=20))
     with pytest.raises(RunStateChange, match="from 1 to"):
         store.request_steps(run_id, 0)
+    with pytest.raises(RunStateChange, match="from_step must be a whole number"):
+        store.request_steps(run_id, 1, from_step=-1)
     with pytest.raises(ConfigError, match="it can change: nothing"):
         store.set_hyperparameter(store.create_run(make_spec("kmeans", "blobs", {})), "lr", 0.1)
     store.set_hyperparameter(run_id, "lr", 1e-3)
@@ -164,7 +167,9 @@ def test_the_cli_pauses_steps_plays_and_sets(store, capsys):
 
     run_id = store.create_run(vae_spec(steps=20))
     assert main(["pause", run_id]) == 0 and store.control_state(run_id).paused
-    assert main(["step", run_id, "5"]) == 0 and store.control_state(run_id).step_credit == 5
+    assert main(["step", run_id, "5"]) == 0 and store.control_state(run_id).hold_at == 5
+    assert main(["step", run_id, "5"]) == 0 and store.control_state(run_id).hold_at == 10  # on from there
+    assert "trains on to step 10, then holds" in capsys.readouterr().out
     assert main(["play", run_id]) == 0 and not store.control_state(run_id).paused
     assert main(["set", run_id, "lr=0.0003"]) == 0
     assert store.control_state(run_id).pending == {"lr": 3e-4}
@@ -196,7 +201,9 @@ def test_the_run_page_pauses_steps_changes_the_lr_and_marks_it_on_the_curves(lab
     assert any("keeps its device slot" in caption.value for caption in at.caption)
     at.number_input(key=f"step.count.{run_id}").set_value(7)
     button("Step").click().run()
-    assert store.control_state(run_id).step_credit == 7
+    assert store.control_state(run_id).hold_at == 5 + 7  # from the step the page showed
+    button("Step").click().run()  # the same page's click again (the worker has not moved): same step
+    assert store.control_state(run_id).hold_at == 5 + 7
     at.number_input(key=f"adjust.{run_id}.lr").set_value(3e-4)
     button("Apply").click().run()
     assert store.control_state(run_id).pending == {"lr": 3e-4}

@@ -264,13 +264,14 @@ def test_a_store_made_before_a_column_was_added_gains_it(lab_home):
 
 def test_control_and_ownership_records_round_trip(store):
     run_id = store.create_run(make_spec("vae", "digits", {"hidden_dim": 32}, steps=10))
-    store.request_steps(run_id, 3)
-    store.request_steps(run_id, 2)
+    assert store.request_steps(run_id, 3) == 3
+    assert store.request_steps(run_id, 2) == 5  # on from the step already asked for
+    assert store.request_steps(run_id, 2, from_step=1) == 3  # from the step a page showed
     store.set_hyperparameter(run_id, "lr", 0.01)
     store.set_hyperparameter(run_id, "lr", 0.002)  # replaces the request not yet applied
     control = store.take_control(run_id)
-    assert control.paused and control.steps == 5 and [(c.name, c.value) for c in control.changes] == [("lr", 0.002)]
-    assert store.take_control(run_id).steps == 0  # taken once
+    assert control.paused and control.hold_at == 3 and [(c.name, c.value) for c in control.changes] == [("lr", 0.002)]
+    assert control.holds_at(3) and not control.holds_at(2)
     store.record_changes_applied(run_id, control.changes, 4)
     store.set_held_step(run_id, 4)
     assert store.applied_changes(run_id)[0].step == 4 and store.control_state(run_id).held_step == 4

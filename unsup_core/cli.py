@@ -391,8 +391,8 @@ def cmd_pause(args) -> int:
 
 def cmd_step(args) -> int:
     store = _writable_store()
-    store.request_steps(args.run_id, args.steps)
-    print(f"{args.run_id}: takes {args.steps:,} more steps, then holds")
+    target = store.request_steps(args.run_id, args.steps)
+    print(f"{args.run_id}: trains on to step {target:,}, then holds")
     return EXIT_OK
 
 
@@ -481,7 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
         control = commands.add_parser(name, help=text)
         control.add_argument("run_id")
         control.set_defaults(handler=cmd_pause)
-    step = commands.add_parser("step", help="take exactly N more steps, then hold")
+    step = commands.add_parser("step", help="train on N steps past where it holds (or past the step it was "
+                                               "already asked to reach), then hold")
     step.add_argument("run_id")
     step.add_argument("steps", nargs="?", type=int, default=1, metavar="N", help="steps to take (default 1)")
     step.set_defaults(handler=cmd_step)

@@ -5,8 +5,8 @@ so a page, the CLI, a reload or a second tab all see and change the same state, 
 on the process that asked. A paused run keeps its worker process and its device slot: the model
 stays in memory, ready to step or play at once (cancel it to free the slot).
 
-Two tables: ``run_control`` holds a run's pause flag, the steps granted while paused and not yet
-taken, and the step its worker holds at; ``run_changes`` holds every hyperparameter change, first
+Two tables: ``run_control`` holds a run's pause flag, the step a "step N" asked it to hold at, and
+the step its worker holds at; ``run_changes`` holds every hyperparameter change, first
 requested (``step`` NULL), then applied by the worker after ``step`` steps. Applied changes are the
 markers on the run's curves and travel with an exported run.
 """
@@ -21,13 +21,15 @@ from unsup_core.config import ConfigError, FieldSpec, describe, parse_allowed
 from unsup_core.errors import UserError
 
 MAX_STEP_REQUEST = 1_000_000  # steps one "step N" may grant
+MAX_STEP = 10**12  # no run gets near it; bounds a step sent by a page
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS run_control (
     run_id TEXT PRIMARY KEY,
     paused INTEGER NOT NULL DEFAULT 0,
     step_credit INTEGER NOT NULL DEFAULT 0,
-    held_step INTEGER
+    held_step INTEGER,
+    hold_at INTEGER
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS run_changes (
     id INTEGER PRIMARY KEY,
@@ -57,8 +59,11 @@ class Control:
     """What the worker should do, read between two steps."""
 
     paused: bool = False
-    steps: int = 0  # steps granted while paused, taken from the store by this read
+    hold_at: int | None = None  # while paused, train on until this step (None: hold where it is)
     changes: tuple[Change, ...] = ()
+
+    def holds_at(self, step: int) -> bool:
+        return self.paused and (self.hold_at is None or step >= self.hold_at)
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ class ControlState:
 
     paused: bool
     held_step: int | None
-    step_credit: int
+    hold_at: int | None  # the step a "step N" asked it to reach
     pending: dict[str, float]
 
 
@@ -110,6 +115,11 @@ class RunStateChange(UserError):
     """Asked to pause, step or change a run that is not queued or running."""
 
 
+def _check_whole(name: str, value, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise RunStateChange(f"{name} must be a whole number from {low} to {high:,}, got {str(value)[:20]}")
+
+
 class ControlChannel:
     """The store's control methods (mixed into ``RunStore``, which provides ``_execute`` and ``get_run``)."""
 
@@ -128,19 +138,33 @@ class ControlChannel:
     def request_pause(self, run_id: str) -> None:
         """Hold the run at its next step boundary (it keeps its worker and device slot)."""
         self._active_run(run_id)
-        self._upsert_control(run_id, "paused=1")
+        self._upsert_control(run_id, "paused=1, hold_at=NULL")
 
     def request_play(self, run_id: str) -> None:
         """Let a paused run train on."""
         self._active_run(run_id)
-        self._upsert_control(run_id, "paused=0, step_credit=0")
+        self._upsert_control(run_id, "paused=0, hold_at=NULL")
 
-    def request_steps(self, run_id: str, steps: int) -> None:
-        """Take exactly ``steps`` more steps, then hold (pauses a playing run after them)."""
-        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEP_REQUEST:
-            raise RunStateChange(f"steps must be a whole number from 1 to {MAX_STEP_REQUEST:,}, got {str(steps)[:20]}")
-        self._active_run(run_id)
-        self._upsert_control(run_id, "paused=1, step_credit=step_credit+?", (steps,))
+    def request_steps(self, run_id: str, steps: int, from_step: int | None = None) -> int:
+        """Hold at ``from_step + steps`` (pausing a playing run there); returns that step.
+
+        The target is a step, not a count, so a request that arrives twice (a double click, a
+        callback replayed by a reconnecting browser) asks for the same step and takes ``steps``
+        steps once. A page passes the step it showed the run holding at; the CLI passes none and
+        counts from the step the run is asked to reach already, else where it holds, else its last
+        recorded step (a playing run may have passed that; it then holds at once).
+        """
+        _check_whole("steps", steps, 1, MAX_STEP_REQUEST)
+        if from_step is not None:
+            _check_whole("from_step", from_step, 0, MAX_STEP)
+        run = self._active_run(run_id)
+        if from_step is None:
+            state = self.control_state(run_id)
+            pending = state.hold_at if state.paused and state.hold_at is not None else None
+            from_step = next(value for value in (pending, state.held_step, run.step) if value is not None)
+        target = from_step + steps
+        self._upsert_control(run_id, "paused=1, hold_at=?", (target,))
+        return target
 
     def set_hyperparameter(self, run_id: str, name: str, value) -> float:
         """Ask the worker to use ``value`` for ``name`` from its next step; returns the checked value.
@@ -158,13 +182,13 @@ class ControlChannel:
         return checked
 
     def control_state(self, run_id: str) -> ControlState:
-        row = self._execute("SELECT paused, step_credit, held_step FROM run_control WHERE run_id=?",
+        row = self._execute("SELECT paused, hold_at, held_step FROM run_control WHERE run_id=?",
                             (run_id,)).fetchone()
         pending = dict(self._execute("SELECT name, value FROM run_changes WHERE run_id=? AND step IS NULL"
                                      " ORDER BY id", (run_id,)).fetchall())
         if row is None:
-            return ControlState(False, None, 0, pending)
-        return ControlState(bool(row[0]), row[2], int(row[1]), pending)
+            return ControlState(False, None, None, pending)
+        return ControlState(bool(row[0]), row[2], row[1], pending)
 
     def applied_changes(self, run_id: str) -> list[Change]:
         """Changes the worker applied, in the order it applied them."""
@@ -174,16 +198,13 @@ class ControlChannel:
 
     # -- the worker's side -------------------------------------------------------------------------
     def take_control(self, run_id: str) -> Control:
-        """The worker's read between steps: pause flag, granted steps (taken now), changes to apply."""
-        row = self._execute("SELECT paused, step_credit FROM run_control WHERE run_id=?", (run_id,)).fetchone()
-        paused, credit = (bool(row[0]), int(row[1])) if row else (False, 0)
-        if credit:
-            # Subtract what was read: steps granted meanwhile stay for the next read.
-            self._execute("UPDATE run_control SET step_credit=step_credit-? WHERE run_id=?", (credit, run_id))
+        """The worker's read between steps: pause flag, the step to hold at, changes to apply."""
+        row = self._execute("SELECT paused, hold_at FROM run_control WHERE run_id=?", (run_id,)).fetchone()
+        paused, hold_at = (bool(row[0]), row[1]) if row else (False, None)
         rows = self._execute("SELECT name, value, id FROM run_changes WHERE run_id=? AND step IS NULL ORDER BY id",
                              (run_id,)).fetchall()
         changes = tuple(Change(name, float(value), None, change_id) for name, value, change_id in rows)
-        return Control(paused, credit if paused else 0, changes)
+        return Control(paused, hold_at if paused else None, changes)
 
     def record_changes_applied(self, run_id: str, changes: tuple[Change, ...], step: int) -> None:
         now = time.time()

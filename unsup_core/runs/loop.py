@@ -9,7 +9,7 @@ checkpoint cadences adapt to their own cost so they take a bounded share of the 
 
 Between steps, at the same cadence as the stop check, the loop reads its controls: a paused run
 holds at a step boundary (after a flush, a snapshot and a checkpoint, so the views show where it
-stopped) until it is given steps or played again; hyperparameter changes are applied, checkpointed
+stopped) until it is asked to reach a later step or played again; hyperparameter changes are applied, checkpointed
 (so a resumed run continues with them) and only then recorded as applied at that step.
 """
 
@@ -36,7 +36,7 @@ class Recorder(Protocol):
     def stop_reason(self) -> str | None: ...
 
     def control(self) -> Control:
-        """Pause flag, steps granted while paused (each handed over once), changes to apply."""
+        """Pause flag, the step to hold at while paused, changes to apply."""
 
     def changes_applied(self, changes: tuple[Change, ...], step: int) -> None: ...
 
@@ -117,7 +117,7 @@ def _train(algorithm: Algorithm, total_steps: int, recorder: Recorder, start_ste
     rate_origin = (started, step)
     snapshot_step = None
     stop = None
-    paused, granted, held = False, 0, False
+    control, held = Control(), False
 
     def flush(now: float) -> None:
         nonlocal buffer
@@ -151,9 +151,7 @@ def _train(algorithm: Algorithm, total_steps: int, recorder: Recorder, start_ste
                     algorithm.adjust(change.name, change.value)
                 checkpoint()
                 recorder.changes_applied(control.changes, step)
-            paused = control.paused
-            granted = granted + control.steps if paused else 0
-        if paused and granted == 0:
+        if control.holds_at(step):
             if not held:
                 if snapshot_step != step:
                     snapshot()
@@ -168,7 +166,6 @@ def _train(algorithm: Algorithm, total_steps: int, recorder: Recorder, start_ste
             rate_origin = (time.monotonic(), step)  # steps per second while training, not while held
         values = algorithm.step()
         step += 1
-        granted = max(0, granted - 1)
         buffer.append((step, values))
         now = time.monotonic()
         if now >= next_flush:
