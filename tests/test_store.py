@@ -256,10 +256,14 @@ def test_a_store_made_before_a_column_was_added_gains_it(lab_home):
                            " queued_at REAL NOT NULL, started_at REAL, updated_at REAL, ended_at REAL,"
                            " cancel_requested INTEGER NOT NULL DEFAULT 0, error TEXT, owner TEXT,"
                            " shared INTEGER NOT NULL DEFAULT 0, parent_id TEXT)")
+        # ... and the control table before Step asked for a step instead of a count
+        connection.execute("CREATE TABLE run_control (run_id TEXT PRIMARY KEY, paused INTEGER NOT NULL DEFAULT 0,"
+                           " step_credit INTEGER NOT NULL DEFAULT 0, held_step INTEGER) WITHOUT ROWID")
     store = RunStore(lab_home)
     run_id = store.create_run(_spec())
     store.set_ray_job(run_id, "unsup-lab-job")
     assert store.get_run(run_id).ray_job == "unsup-lab-job" and store.get_run(run_id).host
+    assert store.request_steps(run_id, 4) == 4 and store.control_state(run_id).hold_at == 4
 
 
 def test_control_and_ownership_records_round_trip(store):

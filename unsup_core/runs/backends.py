@@ -89,7 +89,9 @@ class SqliteBackend:
 
     def create_schema(self, connection: sqlite3.Connection, schema: str) -> None:
         connection.executescript(schema)
-        _add_missing_columns(connection, schema, "runs", {row[1] for row in connection.execute("PRAGMA table_info(runs)")})
+        for table in EVOLVING_TABLES:
+            _add_missing_columns(connection, schema, table,
+                                 {row[1] for row in connection.execute(f"PRAGMA table_info({table})")})
 
     def begin(self, connection: sqlite3.Connection, *, claim: bool = False) -> None:
         # IMMEDIATE takes the write lock up front: a transaction that reads and then writes (a slot
@@ -146,10 +148,11 @@ class PostgresBackend:
         try:
             connection.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK_KEY,))
             connection.executescript(schema)
-            present = {row[0] for row in connection.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name='runs'"
-                " AND table_schema=current_schema()")}
-            _add_missing_columns(connection, schema, "runs", present)
+            for table in EVOLVING_TABLES:
+                present = {row[0] for row in connection.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name=?"
+                    " AND table_schema=current_schema()", (table,))}
+                _add_missing_columns(connection, schema, table, present)
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -272,9 +275,13 @@ def to_postgres(sql: str, keys: tuple) -> str:
     return sql
 
 
+# Tables that gained columns after stores were made (runs: owner, host, ...; run_control: hold_at).
+EVOLVING_TABLES = ("runs", "run_control")
+
+
 def _add_missing_columns(connection, schema: str, table: str, present: set[str]) -> None:
     """Columns added to ``table`` after a store was made (nullable ones only) are added to that store."""
-    body = re.search(rf"CREATE TABLE IF NOT EXISTS {table} \((.*?)\n\);", schema, flags=re.S).group(1)
+    body = re.search(rf"CREATE TABLE IF NOT EXISTS {table} \((.*?)\n\)[^;]*;", schema, flags=re.S).group(1)
     for name, kind in re.findall(r"^\s*(\w+) (\w+),?$", body, flags=re.M):
         if name not in present:
             statement = f"ALTER TABLE {table} ADD COLUMN {name} {kind}"
