@@ -48,6 +48,13 @@ def _worker_environment(store: RunStore) -> dict:
     return env
 
 
+def _read_report(ready_file: Path) -> str:
+    try:
+        return ready_file.read_text().strip()
+    except OSError:
+        return ""
+
+
 def signal_worker(run: RunRecord, signum: int) -> bool:
     """Send ``signum`` to the run's worker if it is still the same process; True if sent."""
     if not processes.is_alive(run.pid, run.pid_start):
@@ -226,6 +233,11 @@ class LocalExecutor(QueueingExecutor):
         """True when a warm worker has finished its imports and waits for a run."""
         with self._lock:
             return any(p.poll() is None and self._ready_file(p).exists() for p in self._warm)
+
+    def warm_umap_ready(self) -> bool:
+        """True when a waiting warm worker has also compiled UMAP (it writes "umap" into its ready file)."""
+        with self._lock:
+            return any(p.poll() is None and _read_report(self._ready_file(p)) == "umap" for p in self._warm)
 
     def active_workers(self) -> list[str]:
         with self._lock:
