@@ -31,7 +31,7 @@ def train_once(store, warm_up: bool, after: str) -> tuple[float, float]:
     executor = LocalExecutor(store, warm_workers=1)
     waiting = list(executor._warm)
     try:
-        ready = executor.warm_umap_ready if after == "umap" and warm_up else executor.warm_ready
+        ready = (lambda: executor.warm_umap_state() == "warm") if after == "umap" and warm_up else executor.warm_ready
         while not ready():
             time.sleep(0.05)
         if after != "umap":

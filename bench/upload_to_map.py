@@ -115,7 +115,7 @@ def rows(sizes=SIZES, methods=METHODS) -> list[dict]:
             content = table_bytes(size)
             for method in methods:
                 warm_umap = method == "umap" and MapSettings.from_env().warm_up_umap
-                ready = executor.warm_umap_ready if warm_umap else executor.warm_ready
+                ready = (lambda: executor.warm_umap_state() == "warm") if warm_umap else executor.warm_ready
                 waited = time.monotonic()
                 while not ready() and time.monotonic() < waited + 300:
                     time.sleep(0.1)  # a server keeps one worker waiting between runs

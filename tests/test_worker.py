@@ -167,8 +167,12 @@ def test_a_warm_worker_compiles_umap_while_it_waits_and_a_new_process_loads_it_f
     executor = LocalExecutor(store, warm_workers=1)
     try:
         warm_pid = executor._warm[0].pid
+        wait_for(lambda: executor.warm_umap_state() == "warming", timeout=120)
+        # Compiling holds the GIL for seconds at a time: a training run goes to a fresh worker meanwhile.
+        other = executor.submit(make_spec("kmeans", "blobs", {"n_clusters": 4})).wait(timeout=120)
+        assert other.status == "done" and other.pid != warm_pid
         # The worker reports "umap" only once its own numba dispatchers hold compiled code (umap_compiled()).
-        wait_for(executor.warm_umap_ready, timeout=600, interval=0.2)
+        wait_for(lambda: executor.warm_umap_state() == "warm", timeout=600, interval=0.2)
         spec = make_spec("embedding", "blobs", {"method": "umap"}, purpose=HELPER)
         run = executor.submit(spec).wait(timeout=120)
         assert run.status == "done" and run.pid == warm_pid

@@ -2,8 +2,8 @@
 
 One process trains one run, so a crash or an out-of-memory kill takes down only that run. With
 ``--warm`` it imports everything first and then waits for a run id on stdin: the dashboard keeps
-one such process ready so a new run starts without paying for ``import torch``, and it compiles
-UMAP's numba code while it waits, so a background map run pays no compilation either.
+one such process ready so a new run starts without paying for ``import torch``, and once the lab is
+idle it compiles UMAP's numba code while it waits, so a background map run pays no compilation either.
 
 The worker never touches Streamlit. It stops between steps when the run is cancelled (flag in the
 store, or SIGTERM) or when the process that started it disappears (no orphans); it pauses, steps and
@@ -236,9 +236,11 @@ def warm_up_umap_while_waiting(store, flags: StopFlags, ready_file: Path | None,
     its first fit (28 s against 7.6 s for the fit itself here): paid here while nobody waits for it.
     Only once no run is queued or training (polled in the store): a replacement warm worker starts while
     the run that took the last one trains, and its compiling beside that run made a VAE run 20-30% slower
-    (bench/README.md). A run this worker takes before it starts skips it; one taken during it shares the
-    CPU for those seconds (about 16 s of CPU with the on-disk cache). Not lowered in priority: numba's
-    thread pool, started by this thread, would inherit that and slow the map run itself.
+    (bench/README.md). A run this worker takes before it starts skips it. While it runs (about 16 s of
+    CPU with the on-disk cache) the ready file reads "warming" and the executor hands this worker only a
+    UMAP map: numba's compiler holds the GIL, and a VAE run beside it trained 2.5 times slower. Not
+    lowered in priority: numba's thread pool, started by this thread, would inherit that and slow the
+    map run itself.
     Off with ``UNSUP_LAB_WARM_UP_UMAP=0``, like the server's own warm-up.
     """
     if not (settings or MapSettings.from_env()).warm_up_umap:
@@ -253,20 +255,28 @@ def warm_up_umap_while_waiting(store, flags: StopFlags, ready_file: Path | None,
                 if not flags.idle or flags.reason:
                     return
                 time.sleep(IDLE_POLL_SECONDS)
-            if not flags.idle:
-                return
+            _report(ready_file, "warming")
+            if not flags.idle:  # a run came before the executor could read "warming": it has the CPU
+                return _report(ready_file, "")
             warm_up_umap()
         except Exception:  # a failed warm-up only means a map run compiles; never the worker's end
             traceback.print_exc()
+            _report(ready_file, "")
             return
-        if ready_file is not None and umap_compiled():
-            try:
-                with open(ready_file, "r+") as report:  # "r+": never re-create a file the executor removed
-                    report.write("umap")
-            except OSError:
-                pass
+        _report(ready_file, "umap" if umap_compiled() else "")
 
     threading.Thread(target=warm_up, name="umap-warm-up", daemon=True).start()
+
+
+def _report(ready_file: Path | None, state: str) -> None:
+    if ready_file is None:
+        return
+    try:
+        with open(ready_file, "r+") as report:  # "r+": never re-create a file the executor removed
+            report.write(state)
+            report.truncate()
+    except OSError:
+        pass
 
 
 def _install_signal_handlers(flags: StopFlags) -> None:
