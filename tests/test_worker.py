@@ -12,7 +12,7 @@ import pytest
 
 from unsup_core.runs import processes
 from unsup_core.runs.executor import LocalExecutor, RunHandle
-from unsup_core.runs.spec import make_spec
+from unsup_core.runs.spec import HELPER, make_spec
 from unsup_core.settings import QueueLimits
 
 
@@ -133,7 +133,7 @@ def test_workers_exit_when_the_process_that_started_them_dies(store, lab_home):
     launcher = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
         from unsup_core.runs.executor import LocalExecutor
-        from unsup_core.runs.spec import make_spec
+        from unsup_core.runs.spec import HELPER, make_spec
         from unsup_core.runs.store import RunStore
         handle = LocalExecutor(RunStore({str(lab_home)!r})).submit(
             make_spec("vae", "digits", {{"hidden_dim": 64}}, steps=1_000_000))
@@ -159,3 +159,35 @@ def test_a_warm_worker_takes_the_next_run(store):
         wait_for(lambda: executor._warm and executor._warm[0].poll() is None, timeout=10)
     finally:
         executor.shutdown()
+
+
+@pytest.mark.slow
+def test_a_warm_worker_compiles_umap_while_it_waits_and_a_new_process_loads_it_from_disk(store, monkeypatch):
+    monkeypatch.setenv("UNSUP_LAB_WARM_UP_UMAP", "1")
+    executor = LocalExecutor(store, warm_workers=1)
+    try:
+        warm_pid = executor._warm[0].pid
+        wait_for(lambda: executor.warm_umap_state() == "warming", timeout=120)
+        # Compiling holds the GIL for seconds at a time: a training run goes to a fresh worker meanwhile.
+        other = executor.submit(make_spec("kmeans", "blobs", {"n_clusters": 4})).wait(timeout=120)
+        assert other.status == "done" and other.pid != warm_pid
+        # The worker reports "umap" only once its own numba dispatchers hold compiled code (umap_compiled()).
+        wait_for(lambda: executor.warm_umap_state() == "warm", timeout=600, interval=0.2)
+        spec = make_spec("embedding", "blobs", {"method": "umap"}, purpose=HELPER)
+        run = executor.submit(spec).wait(timeout=120)
+        assert run.status == "done" and run.pid == warm_pid
+    finally:
+        executor.shutdown()
+    assert list((store.home / "numba-cache").rglob("*.nbi")), "the warm-up wrote no numba cache index"
+    fresh_process = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import numpy as np
+        from unsup_core.algorithms.umap_compile import import_umap
+        umap = import_umap()
+        umap.UMAP(n_neighbors=5, n_epochs=5, random_state=0).fit_transform(
+            np.random.default_rng(1).normal(size=(60, 4)).astype(np.float32))
+        print(sum(umap.umap_.smooth_knn_dist.stats.cache_hits.values()),
+              sum(umap.umap_.smooth_knn_dist.stats.cache_misses.values()))
+    """)], capture_output=True, text=True, timeout=600, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert fresh_process.returncode == 0, fresh_process.stderr
+    hits, misses = map(int, fresh_process.stdout.split())
+    assert hits >= 1 and misses == 0

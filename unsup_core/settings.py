@@ -200,7 +200,7 @@ class MapSettings:
 
     in_page_max_rows: int = 20_000
     in_page_max_cells: int = 2_000_000  # e.g. 20,000 rows x 100 features, or 2,500 images of 28 x 28
-    warm_up_umap: bool = True  # compile UMAP's numba code once per server, in a background thread
+    warm_up_umap: bool = True  # compile UMAP's numba code once per server and in each idle warm worker
 
     @classmethod
     def from_env(cls) -> "MapSettings":

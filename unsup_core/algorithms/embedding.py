@@ -95,11 +95,13 @@ reused for every clustering of the same prepared data.
             tsne = TSNE(dimensions, perplexity=min(config.perplexity, (len(features) - 1) / 3), init="pca" if features.shape[1] >= dimensions else "random",
                         learning_rate="auto", random_state=self.seed)
             return tsne.fit_transform(features), {"kl_divergence": float(tsne.kl_divergence_)}
-        import umap
+        from unsup_core.algorithms.umap_compile import fit_lock, import_umap
 
+        umap = import_umap()
         reducer = umap.UMAP(n_components=dimensions, n_neighbors=min(config.n_neighbors, len(features) - 1),
                             min_dist=config.min_dist, random_state=self.seed)
-        return reducer.fit_transform(features), {}
+        with fit_lock:
+            return reducer.fit_transform(features), {}
 
     def _reduced(self, features: np.ndarray) -> np.ndarray:
         """``features`` [N, D] cut to at most NON_LINEAR_MAX_FEATURES principal components, for t-SNE/UMAP."""

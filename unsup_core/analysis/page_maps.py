@@ -4,7 +4,8 @@ A map of a few hundred rows takes well under a second to compute, but 15-30 s as
 the queue and a fresh worker imports torch), and UMAP's first fit in a process compiles its numba
 code (15-90 s). So data under :class:`MapSettings`' row and cell limits is mapped right where the
 page asks, with the very code an embedding run uses, and UMAP is compiled once per server, in a
-background thread started with the server, never on a click. Larger data keeps the background run.
+background thread started with the server, never on a click. Larger data keeps the background run,
+whose warm worker compiles UMAP while it waits (``algorithms/umap_compile.py``).
 A t-SNE or UMAP fit holds the GIL (numba kernels), so at most one runs in the server at a time: a
 second asker is told so at once and offered the background run, never queued behind the first.
 """
@@ -18,11 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from unsup_core.algorithms.umap_compile import warm_up_umap
 from unsup_core.datasets import Dataset
 from unsup_core.errors import UserError
 from unsup_core.settings import MapSettings
-
-WARM_UP_SIZES = (60, 4_200)  # small data (exact neighbours), then past pynndescent's brute-force limit (4,096)
 
 _warm_up_lock = threading.Lock()
 _warm_up: dict[str, object] = {"thread": None, "seconds": None}
@@ -100,18 +100,6 @@ def _fit_map(data: Dataset, config: dict, seed: int) -> PageMap:
     embedding.setup(data, "cpu", seed)
     embedding.step()
     return PageMap(embedding.snapshot(), time.perf_counter() - started)
-
-
-def warm_up_umap() -> float:
-    """Fit UMAP on tiny random data, which compiles its numba functions for this process; returns seconds."""
-    import umap
-
-    started = time.perf_counter()
-    rng = np.random.default_rng(0)
-    for rows in WARM_UP_SIZES:
-        points = rng.normal(size=(rows, 4)).astype(np.float32)
-        umap.UMAP(n_neighbors=5, n_epochs=5, random_state=0).fit_transform(points)
-    return time.perf_counter() - started
 
 
 def _warm_up_in_background() -> None:

@@ -48,6 +48,13 @@ def _worker_environment(store: RunStore) -> dict:
     return env
 
 
+def _read_report(ready_file: Path) -> str:
+    try:
+        return ready_file.read_text().strip()
+    except OSError:
+        return ""
+
+
 def signal_worker(run: RunRecord, signum: int) -> bool:
     """Send ``signum`` to the run's worker if it is still the same process; True if sent."""
     if not processes.is_alive(run.pid, run.pid_start):
@@ -197,7 +204,7 @@ class LocalExecutor(QueueingExecutor):
             # A cancel's kill deadline belongs to the worker that was cancelled: a run resumed within
             # the grace period must not have its new worker killed when that deadline passes.
             self._kill_deadlines.pop(run_id, None)
-            process = self._take_warm()
+            process = self._take_warm(run_id)
             if process is not None:
                 process.stdin.write(f"{run_id}\n".encode())
                 process.stdin.flush()
@@ -226,6 +233,13 @@ class LocalExecutor(QueueingExecutor):
         """True when a warm worker has finished its imports and waits for a run."""
         with self._lock:
             return any(p.poll() is None and self._ready_file(p).exists() for p in self._warm)
+
+    def warm_umap_state(self) -> str:
+        """'warm' when a waiting warm worker has compiled UMAP, 'warming' while one compiles it, else 'cold'
+        (each writes its state into its ready file: see worker.warm_up_umap_while_waiting)."""
+        with self._lock:
+            reports = {_read_report(self._ready_file(p)) for p in self._warm if p.poll() is None}
+        return "warm" if "umap" in reports else "warming" if "warming" in reports else "cold"
 
     def active_workers(self) -> list[str]:
         with self._lock:
@@ -261,13 +275,22 @@ class LocalExecutor(QueueingExecutor):
             if log:
                 output.close()
 
-    def _take_warm(self) -> subprocess.Popen | None:
-        while self._warm:
-            process = self._warm.pop(0)
+    def _take_warm(self, run_id: str) -> subprocess.Popen | None:
+        for process in [p for p in self._warm if p.poll() is not None]:
+            self._warm.remove(process)
             self._forget_ready_file(process)
-            if process.poll() is None:
+        for process in self._warm:
+            # A worker compiling UMAP (worker.warm_up_umap_while_waiting) holds the GIL for seconds at a
+            # time: it takes only a UMAP map, which needs that code; any other run gets a fresh worker.
+            if _read_report(self._ready_file(process)) != "warming" or self._is_umap_map(run_id):
+                self._warm.remove(process)
+                self._forget_ready_file(process)
                 return process
         return None
+
+    def _is_umap_map(self, run_id: str) -> bool:
+        spec = self.store.get_run(run_id).spec
+        return spec.algorithm == "embedding" and spec.config.get("method") == "umap"
 
     def _refill_warm(self) -> None:
         with self._lock:
