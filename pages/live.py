@@ -179,11 +179,18 @@ def _paused_note(control: ControlState | None) -> str:
     return " · **paused**" + ("" if control.held_step is None else f" at step {control.held_step:,}")
 
 
+def shown_step_key(run_id: str) -> str:
+    """Session key of the step the live status line shows last (where a paused run holds, else its step)."""
+    return f"shown_step.{run_id}"
+
+
 def _render(run_id: str, interval: float | None, key_prefix: str) -> None:
     store = services.store()
     run = store.get_run(run_id)
     device = f" on {run.device_label}" if run.device_label else ""
     control = store.control_state(run.id) if run.is_active else None
+    if control is not None:  # what Step counts from (pages/run_actions.py)
+        st.session_state[shown_step_key(run.id)] = run.step if control.held_step is None else control.held_step
     st.markdown(f"{STATUS_ICONS.get(run.status, '')} Status: **{run.status}**{device}{_paused_note(control)}")
     if run.error:
         (st.warning if run.status in ("cancelled", "interrupted") else st.error)(run.error)

@@ -13,6 +13,7 @@ import streamlit as st
 
 from pages import access, services
 from pages.forms import field_widget
+from pages.live import shown_step_key
 from unsup_core.algorithms import get_algorithm
 from unsup_core.access import check_run_limit, require
 from unsup_core.config import describe
@@ -51,8 +52,11 @@ def _control(run_id: str, request: str, *args) -> None:
         st.session_state[ERROR_KEY] = str(error)
 
 
-def _step(run_id: str, shown_step: int) -> None:
-    # From the step the page showed: a click delivered twice still asks for the same step.
+def _step(run_id: str, rendered_step: int) -> None:
+    # From the step the page shows, so a click delivered twice asks for the same step. The live status
+    # line (a fragment, refreshed on its own) has the newest one: this button was drawn by the last full
+    # rerun, often before the worker reached the step it holds at.
+    shown_step = st.session_state.get(shown_step_key(run_id), rendered_step)
     _control(run_id, "request_steps", int(st.session_state[f"step.count.{run_id}"]), shown_step)
 
 

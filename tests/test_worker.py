@@ -92,7 +92,13 @@ def test_two_runs_progress_at_the_same_time(store, executor):
 
 def _has_open(pid, path):
     folder = f"/proc/{pid}/fd"
-    return any(os.readlink(f"{folder}/{fd}") == str(path) for fd in os.listdir(folder))
+    for fd in os.listdir(folder):
+        try:
+            if os.readlink(f"{folder}/{fd}") == str(path):
+                return True
+        except FileNotFoundError:  # closed since the listing (an import's file, a finished thread's pipe)
+            continue
+    return False
 
 
 def _resident_mb(pid):
