@@ -98,6 +98,7 @@ def test_a_listing_builds_only_the_rows_it_shows():
     whole = dataset_table(data)
     assert rows.drop(columns="cluster").equals(whole.iloc[shown].reset_index(drop=True))
     assert download_label(10) == "Download these 10 rows (CSV)"
+    assert download_label(1) == "Download this row (CSV)"
     assert download_label(SELECTION_DOWNLOAD_MAX_ROWS + 1).startswith(
         f"Download the first {SELECTION_DOWNLOAD_MAX_ROWS:,} of these")
 
