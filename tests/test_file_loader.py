@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from unsup_core.datasets import DatasetError
-from unsup_core.datasets.files import read_file
+from unsup_core.datasets.files import read_file, readable_size
 
 
 def write(tmp_path, name, content, encoding="utf-8"):
@@ -175,3 +175,8 @@ def test_excel_parquet_and_numpy_files(tmp_path):
     np.save(tmp_path / "faces.npy", np.full((5, 6, 7), 255, dtype=np.uint8))
     images = read_file(tmp_path / "faces.npy")
     assert images.kind == "images" and images.images.shape == (5, 6, 7) and images.images.max() == 1.0
+
+
+def test_file_sizes_read_as_a_person_says_them():
+    assert [readable_size(n) for n in (1, 359, 49_574, 3 * 1024**2 // 2, 2 * 1024**3)] == [
+        "1 byte", "359 bytes", "48 KB", "1.5 MB", "2.0 GB"]
