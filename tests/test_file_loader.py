@@ -180,3 +180,12 @@ def test_excel_parquet_and_numpy_files(tmp_path):
 def test_file_sizes_read_as_a_person_says_them():
     assert [readable_size(n) for n in (1, 359, 49_574, 3 * 1024**2 // 2, 2 * 1024**3)] == [
         "1 byte", "359 bytes", "48 KB", "1.5 MB", "2.0 GB"]
+
+
+def test_columns_without_a_name_are_named_in_the_report(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("a,,b,\n1,2,3,4\n5,6,7,8\n9,10,11,12\n")
+    loaded = read_file(path)
+    assert list(loaded.table.columns) == ["a", "unnamed_2", "b", "unnamed_4"]
+    assert any(line.endswith("columns 2, 4 had no name and are called unnamed_2, unnamed_4")
+               for line in loaded.report.summary_lines())
