@@ -45,7 +45,9 @@ def test_in_shared_mode_each_session_sees_its_runs_and_the_shared_ones(app, stor
     monkeypatch.setenv("UNSUP_LAB_SHARED", "1")
     alice, bob, shared = ended_run(store, "alice"), ended_run(store, "bob"), ended_run(store, "teacher")
     store.set_shared(shared, True)
-    assert run_ids_in_table(app("pages/runs.py", user="alice").run()) == {alice, shared}
+    alice_view = app("pages/runs.py", user="alice").run()
+    assert run_ids_in_table(alice_view) == {alice, shared}
+    assert alice_view.dataframe[0].value.set_index("id")["shared"].to_dict() == {alice: False, shared: True}
     assert run_ids_in_table(app("pages/runs.py", user="bob").run()) == {bob, shared}
     at = app("pages/run.py", user="bob", run=alice).run()
     assert any("belongs to another session" in error.value for error in at.error)
@@ -53,7 +55,9 @@ def test_in_shared_mode_each_session_sees_its_runs_and_the_shared_ones(app, stor
 
 def test_without_shared_mode_everyone_sees_every_run(app, store):
     runs = {ended_run(store, "alice"), ended_run(store, "bob")}
-    assert run_ids_in_table(app("pages/runs.py").run()) == runs
+    at = app("pages/runs.py").run()
+    assert run_ids_in_table(at) == runs
+    assert "shared" not in at.dataframe[0].value.columns  # sharing is a shared-mode feature
 
 
 def test_a_session_over_its_run_limit_is_told_why(app, store, monkeypatch):
