@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_until_rendered
 from tests.e2e.helpers import click_map_point
+from unsup_core.analysis.export import download_label
 
 pytestmark = pytest.mark.e2e
 
@@ -67,7 +68,7 @@ def test_upload_prepare_choose_k_cluster_and_download(page: Page, app_server: st
     size, cluster = map(int, re.fullmatch(r"(\d+) rows of cluster (\d)", listed.inner_text()).groups())
     wait_until_rendered(page)
     with page.expect_download(timeout=30_000) as download:
-        page.get_by_role("button", name=f"Download these {size} rows (CSV)").click()
+        page.get_by_role("button", name=download_label(size)).click()
     rows = pd.read_csv(download.value.path())
     assert len(rows) == size and set(rows["cluster"]) == {cluster}
     assert list(rows.columns) == ["cluster", "Kunde", "Alter", "Einkommen", "Besuche", "Stadt", "Segment"]
