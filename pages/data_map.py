@@ -25,6 +25,7 @@ from unsup_core.config import to_dict
 from unsup_core.datasets import Dataset
 from unsup_core.runs.store import RunRecord
 from unsup_core.settings import MapSettings
+from unsup_core.text import counted
 from unsup_core.viz.clusters import cluster_map, cluster_name, selected_positions
 from unsup_core.viz.images import image_grid
 
@@ -178,7 +179,7 @@ def _selected_rows(options: dict, data: Dataset, run: RunRecord, labels: np.ndar
         st.plotly_chart(image_grid(data.X[shown].reshape((-1, *data.image_shape)),
                                    f"{len(shown)} of the {len(samples):,} images of {what}", n_cols=8),
                         key="data.map.images")
-    st.markdown(f"**{len(samples):,} rows of {what}**" + (f" (the first {MAX_LISTED_ROWS:,} listed)"
+    st.markdown(f"**{counted(len(samples), 'row')} of {what}**" + (f" (the first {MAX_LISTED_ROWS:,} listed)"
                                                            if len(samples) > MAX_LISTED_ROWS else ""))
     # Only the listed rows become a table here: a cluster may hold a million, rebuilt on every rerun.
     st.dataframe(rows_of_samples(table, data.source_rows, samples[:MAX_LISTED_ROWS], labels), hide_index=True,

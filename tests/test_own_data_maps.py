@@ -124,6 +124,18 @@ def test_small_data_is_mapped_in_the_page_and_a_clusters_rows_can_be_listed_and_
     assert any(f"Download these {len(listed)} rows" in button.proto.label for button in at.get("download_button"))
 
 
+def test_a_cluster_of_one_row_is_listed_and_downloaded_in_the_singular(quiet, store):
+    far_away = labelled_table() + b"500.00,300.00,400.00,virginica\n"  # k-means gives this row its own cluster
+    run_id, clusters = _clustered(store, far_away)
+    alone = int(clusters[-1])
+    assert (clusters == alone).sum() == 1
+    at = _page("pages/your_data.py", {"cluster": run_id})
+    _widget(at.selectbox, "List the rows of").select(alone).run()
+    assert not at.exception
+    assert f"**1 row of cluster {alone}**" in [markdown.value for markdown in at.markdown]
+    assert "Download this row (CSV)" in [button.proto.label for button in at.get("download_button")]
+
+
 def test_an_image_zips_clusters_show_their_images(quiet, store):
     run_id, clusters = _clustered(store, shapes_zip(), "shapes.zip", image_size=16, label="folder")
     at = _page("pages/your_data.py", {"cluster": run_id})

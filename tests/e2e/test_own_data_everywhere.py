@@ -77,7 +77,7 @@ def test_train_a_vae_on_an_uploaded_zip_and_a_som_on_an_uploaded_table(page: Pag
     # Clicking a unit of the clustered map lists the file's rows it holds, which download as a CSV.
     clusters = page.locator("[data-testid='stPlotlyChart']").filter(has_text="clusters of the prototypes")
     click_map_point(page, clusters, clusters.locator(".scatterlayer .points path").first, "samples")
-    listed = page.get_by_text(re.compile(r"^\d+ samples on unit \d+$"))
+    listed = page.get_by_text(re.compile(r"^\d+ samples? on unit \d+$"))
     expect(listed).to_be_visible(timeout=30_000)
     count = int(listed.inner_text().split()[0])
     wait_until_rendered(page)
