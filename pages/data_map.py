@@ -55,9 +55,10 @@ def _page_map(data_key: str, config_key: str, _data: Dataset) -> PageMap:
 
 def _small_data_map(options: dict, data: Dataset, method: str, config: dict,
                     runs: list[RunRecord]) -> dict[str, np.ndarray] | None:
-    if method == "umap" and umap_warm_up_state() == "warming":
-        st.caption("UMAP is compiling its code, once for this server; this first map waits for it.")
-    with st.spinner(f"Computing the {METHOD_NAMES[method]} map..."):
+    # Said while the map is computed, not after: a caption stayed under a map that had taken 0.1 s.
+    compiling = (" UMAP is compiling its code, once for this server; this first map waits for it."
+                 if method == "umap" and umap_warm_up_state() == "warming" else "")
+    with st.spinner(f"Computing the {METHOD_NAMES[method]} map...{compiling}"):
         try:
             computed = _page_map(options_key(options), json.dumps(config, sort_keys=True), data)
         except InPageMapBusy as busy:  # one t-SNE/UMAP fit at a time per server: offer the background run

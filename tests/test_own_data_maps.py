@@ -235,6 +235,28 @@ def test_umap_is_compiled_once_per_server_in_the_background(lab_home):
     assert np.isfinite(computed.arrays["row_umap_1"]).all()
 
 
+@pytest.mark.slow
+def test_the_umap_compile_notice_does_not_outlive_the_map(quiet, store, monkeypatch):
+    run_id, _ = _clustered(store)
+    release = threading.Event()
+    warming = threading.Thread(target=release.wait, name="umap-warm-up", daemon=True)
+    warming.start()
+    monkeypatch.setitem(page_maps._warm_up, "thread", warming)  # the server's warm-up is still running
+    try:
+        at = AppTest.from_file(APP, default_timeout=300)  # this process may compile UMAP itself
+        at.session_state["access.user"] = "u-alice"
+        at.session_state["data.map.method"] = "umap"
+        at.run()
+        at.switch_page("pages/your_data.py")
+        at.query_params["cluster"] = run_id
+        at.run()
+        assert umap_warm_up_state() == "warming" and not at.exception
+        assert any('"Clusters on the UMAP map' in chart.proto.spec for chart in at.get("plotly_chart"))
+        assert not any("compiling" in caption.value for caption in at.caption)  # said while waiting only
+    finally:
+        release.set()
+
+
 def test_a_clicked_som_unit_is_read_from_its_marker_and_nothing_else():
     layout = MapLayout(2, 3, "rectangular", np.tile(np.arange(3.0), 2), np.repeat(np.arange(2.0), 3))
     figure = category_map(layout, np.array([0, 0, 1, 1, -1, 1]), "map")
