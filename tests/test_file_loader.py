@@ -177,6 +177,22 @@ def test_excel_parquet_and_numpy_files(tmp_path):
     assert images.kind == "images" and images.images.shape == (5, 6, 7) and images.images.max() == 1.0
 
 
+def test_a_cover_sheet_before_the_table_is_passed_over_and_said(tmp_path):
+    workbook = tmp_path / "report.xlsx"
+    with pd.ExcelWriter(workbook) as writer:
+        pd.DataFrame({"About": ["Survey 2024, sent to members"]}).to_excel(writer, sheet_name="Cover", index=False)
+        pd.DataFrame({"height": [1.7, 1.8, 1.6], "weight": [60, 72, 55]}).to_excel(writer, sheet_name="Data",
+                                                                                 index=False)
+    excel = read_file(workbook)
+    assert excel.report.names() == ["height", "weight"] and len(excel.table) == 3
+    assert "passed over 'Cover'" in excel.report.notes[0]
+    only_text = tmp_path / "notes.xlsx"
+    pd.DataFrame({"About": ["a note", "another"]}).to_excel(only_text, index=False)
+    with pytest.raises(DatasetError) as refused:
+        read_file(only_text)
+    assert "one column and it holds text" in str(refused.value) and "delimiter" not in str(refused.value)
+
+
 def test_file_sizes_read_as_a_person_says_them():
     assert [readable_size(n) for n in (1, 359, 49_574, 3 * 1024**2 // 2, 2 * 1024**3)] == [
         "1 byte", "359 bytes", "48 KB", "1.5 MB", "2.0 GB"]

@@ -69,9 +69,12 @@ def check_usable(loaded: LoadedFile) -> None:
     report = loaded.report
     if loaded.images is not None or report.names("numeric") or len(report.names("categorical")) >= 2:
         return
-    if report.n_columns == 1:
+    if report.n_columns == 1 and report.format == "text table":
         raise DatasetError(
             f"{report.file_name} has one column and it holds text, so there is nothing to cluster. If it is a "
             "table, its delimiter was not recognised: save it with commas, semicolons or tabs between values")
+    if report.n_columns == 1:  # a delimiter means nothing to Excel, Parquet or NumPy files
+        raise DatasetError(f"{report.file_name} has one column and it holds text, so there is nothing to "
+                           "cluster: add numeric or categorical columns")
     raise DatasetError(f"{report.file_name} has no numeric column and fewer than two categorical ones, so there "
                        "is nothing to cluster: add numeric or categorical columns")
