@@ -119,6 +119,24 @@ def test_compare_shows_what_differs_and_one_chart_per_metric(app, store):
     assert len(at.get("plotly_chart")) == 1  # one metric: inertia, both runs overlaid
 
 
+def test_compare_names_runs_on_uploaded_files_by_their_files(app, store):
+    from tests.own_files import labelled_table
+    from unsup_core.datasets.uploads import add_upload
+
+    runs = []
+    for name, rows in (("flowers.csv", 90), ("more_flowers.csv", 60)):
+        path, _ = add_upload(labelled_table(rows), name)
+        run_id = store.create_run(make_spec("kmeans", "file", {"n_clusters": 3}, steps=5,
+                                            dataset_options={"path": str(path)}), owner="alice")
+        store.finish(run_id, "done")
+        runs.append(run_id)
+    at = app("pages/compare.py", runs=",".join(runs)).run()
+    assert not at.exception
+    difference = at.dataframe[0].value
+    assert list(difference.columns) == [f"kmeans/flowers.csv {runs[0][-6:]}", f"kmeans/more_flowers.csv {runs[1][-6:]}"]
+    assert difference.loc["dataset"].tolist() == ["flowers.csv", "more_flowers.csv"]
+
+
 def test_a_one_time_teacher_link_turns_on_teacher_mode_despite_a_lockout(app, store, monkeypatch):
     monkeypatch.setenv("UNSUP_LAB_SHARED", "1")
     monkeypatch.setenv("UNSUP_LAB_LOGIN_MAX_FAILURES", "1")
