@@ -200,6 +200,17 @@ def test_hover_text_from_a_users_file_is_plain_text():
     assert max(len(line) for text in texts for line in text.split("<br>")) < 2 * 80  # a 5,000-char cell is cut
 
 
+def test_hover_shows_the_label_first_then_the_features_then_the_rest():
+    # The page orders the hover table so: label, features, other columns (here a text one and a number).
+    table = pd.DataFrame({"species": ["setosa", "virginica"], "petal": [1.4, 5.6], "sepal": [5.1, 6.3],
+                          "name": ["a", "b"], "plot": [3, 4]})
+    trace = cluster_map(np.zeros((2, 2)), np.zeros(2, dtype=int), "map", hover=table).data[0]
+    lines = trace.hovertemplate.split("<br>")
+    assert lines[:4] == ["row %{customdata[0]}", "%{hovertext}", "petal: %{customdata[1]:,.4~g}",
+                         "sepal: %{customdata[2]:,.4~g}"] and lines[-1] == "%{text}"
+    assert list(trace.hovertext) == ["species: setosa", "species: virginica"] and trace.text[0] == "name: a"
+
+
 def test_large_maps_are_drawn_with_webgl_and_keep_their_hover():
     rng = np.random.default_rng(0)
     n = 100_000
