@@ -12,6 +12,7 @@ import streamlit as st
 from pages import access, services
 from unsup_core.datasets import Dataset, coerce_options, get_entry
 from unsup_core.datasets.file_dataset import COLOUR_CHOICES, FILE_OPTION_LIMITS, FILE_OPTIONS, prepare_file
+from unsup_core.datasets.files import readable_size
 from unsup_core.datasets.prepare import (MISSING_CHOICES, SCALING_CHOICES, feature_choices, skewed_columns,
                                          suggested_label)
 from unsup_core.datasets.report import LoadedFile, describe_delimiter
@@ -75,7 +76,7 @@ def upload_section() -> str | None:
     if earlier:
         st.selectbox("...or reopen a file uploaded before", [None, *earlier],
                      format_func=lambda p: "choose a file" if p is None else
-                     f"{earlier[p].name} ({earlier[p].size / 1024:,.0f} KB)",
+                     f"{earlier[p].name} ({readable_size(earlier[p].size)})",
                      key="data.reopen", on_change=_on_reopen)
     return current
 

@@ -25,6 +25,7 @@ from unsup_core.config import to_dict
 from unsup_core.datasets import Dataset
 from unsup_core.runs.store import RunRecord
 from unsup_core.settings import MapSettings
+from unsup_core.text import counted
 from unsup_core.viz.clusters import cluster_map, cluster_name, selected_positions
 from unsup_core.viz.images import image_grid
 
@@ -54,9 +55,10 @@ def _page_map(data_key: str, config_key: str, _data: Dataset) -> PageMap:
 
 def _small_data_map(options: dict, data: Dataset, method: str, config: dict,
                     runs: list[RunRecord]) -> dict[str, np.ndarray] | None:
-    if method == "umap" and umap_warm_up_state() == "warming":
-        st.caption("UMAP is compiling its code, once for this server; this first map waits for it.")
-    with st.spinner(f"Computing the {METHOD_NAMES[method]} map..."):
+    # Said while the map is computed, not after: a caption stayed under a map that had taken 0.1 s.
+    compiling = (" UMAP is compiling its code, once for this server; this first map waits for it."
+                 if method == "umap" and umap_warm_up_state() == "warming" else "")
+    with st.spinner(f"Computing the {METHOD_NAMES[method]} map...{compiling}"):
         try:
             computed = _page_map(options_key(options), json.dumps(config, sort_keys=True), data)
         except InPageMapBusy as busy:  # one t-SNE/UMAP fit at a time per server: offer the background run
@@ -178,7 +180,7 @@ def _selected_rows(options: dict, data: Dataset, run: RunRecord, labels: np.ndar
         st.plotly_chart(image_grid(data.X[shown].reshape((-1, *data.image_shape)),
                                    f"{len(shown)} of the {len(samples):,} images of {what}", n_cols=8),
                         key="data.map.images")
-    st.markdown(f"**{len(samples):,} rows of {what}**" + (f" (the first {MAX_LISTED_ROWS:,} listed)"
+    st.markdown(f"**{counted(len(samples), 'row')} of {what}**" + (f" (the first {MAX_LISTED_ROWS:,} listed)"
                                                            if len(samples) > MAX_LISTED_ROWS else ""))
     # Only the listed rows become a table here: a cluster may hold a million, rebuilt on every rerun.
     st.dataframe(rows_of_samples(table, data.source_rows, samples[:MAX_LISTED_ROWS], labels), hide_index=True,

@@ -12,6 +12,7 @@ from pages import access, services
 from pages.data_input import options_key, prepare_section, prepared_dataset
 from unsup_core.datasets import get_entry
 from unsup_core.datasets.file_dataset import open_file
+from unsup_core.datasets.files import readable_size
 from unsup_core.errors import UserError
 from unsup_core.runs.ownership import UploadRecord
 from unsup_core.viz.datasets import dataset_preview
@@ -36,7 +37,7 @@ def visible_uploads() -> dict[str, UploadRecord]:
 def upload_label(upload: UploadRecord) -> str:
     kind = "image zip" if upload.name.lower().endswith(".zip") else "table"
     whose = "your" if access.current_user() in upload.owners or not access.settings().shared else "shared"
-    return f"{upload.name}  ({whose} file: {kind}, {upload.size / 1024:,.0f} KB)"
+    return f"{upload.name}  ({whose} file: {kind}, {readable_size(upload.size)})"
 
 
 def file_dataset(upload: UploadRecord, key_prefix: str) -> tuple[dict, str] | None:

@@ -103,6 +103,8 @@ table = pd.DataFrame({
     "shared": [run.shared for run in shown],
     "last metrics": [_metrics_text(run.id) for run in shown],
 })
+if not access.settings().shared:  # nothing is shared outside shared mode: the column would only confuse
+    table = table.drop(columns="shared")
 if any(run.spec.is_helper for run in shown):
     table.insert(3, "helper for", ["Your data" if run.spec.is_helper else "" for run in shown])
 st.caption(f"{len(shown)} of {len(runs)} runs. Click a column header to sort; select rows to act on them.")

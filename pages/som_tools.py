@@ -20,6 +20,7 @@ from unsup_core.analysis.export import (SELECTION_DOWNLOAD_MAX_ROWS, csv_safe, d
 from unsup_core.datasets import load_dataset
 from unsup_core.runs.store import RunRecord, RunStore
 from unsup_core.snapshots import SOMSnapshot
+from unsup_core.text import counted
 from unsup_core.viz.maps import MapLayout, category_map, selected_units, unit_hover
 
 METHOD_LABELS = {"agglomerative": "agglomerative (Ward)", "kmeans": "k-means"}
@@ -125,7 +126,7 @@ def _unit_rows(run: RunRecord, step: int, arrays: dict, unit_clusters: np.ndarra
         return rows
 
     what = f"unit {units[0]}" if len(units) == 1 else f"{len(units)} units"
-    st.markdown(f"**{len(samples):,} samples on {what}**" +
+    st.markdown(f"**{counted(len(samples), 'sample')} on {what}**" +
                 (f" (the first {MAX_LISTED_ROWS:,} listed)" if len(samples) > MAX_LISTED_ROWS else ""))
     st.dataframe(rows_of(samples[:MAX_LISTED_ROWS]), hide_index=True, key=f"som.unit-rows.{run.id}")
     name = f"unit-{units[0]}" if len(units) == 1 else f"{len(units)}-units"

@@ -7,7 +7,7 @@ from sklearn.cluster import KMeans as SklearnKMeans
 from unsup_core.algorithms import get_algorithm, kmeans_estimator
 from unsup_core.algorithms.kmeans_estimator import KMeans, MiniBatchKMeans
 from unsup_core.datasets.uploads import import_file
-from unsup_core.datasets import Dataset, load_dataset
+from unsup_core.datasets import Dataset, DatasetError, load_dataset
 
 
 def build(name, dataset="iris", **overrides):
@@ -85,6 +85,15 @@ def test_quadratic_methods_refuse_too_many_rows_with_a_message():
     big = Dataset("big", "table", np.zeros((10_001, 2), dtype=np.float32))
     with pytest.raises(ValueError, match="agglomerative keeps all pairwise distances, so it is limited to 10,000"):
         build("agglomerative", big)
+
+
+@pytest.mark.parametrize("name", ["kmeans", "minibatch_kmeans", "gmm", "agglomerative", "spectral"])
+def test_more_clusters_than_rows_is_refused_with_a_message(name):
+    algorithm_cls = get_algorithm(name)
+    algorithm = algorithm_cls(algorithm_cls.build_config({}))
+    three_rows = Dataset("tiny.csv", "table", np.arange(6.0).reshape(3, 2))
+    with pytest.raises(DatasetError, match=f"{name}: .* clusters cannot be made from 3 rows: ask for at most 3"):
+        algorithm.setup(three_rows)
 
 
 def test_minibatch_kmeans_matches_lloyd_and_scikit_learn_on_digits():

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from unsup_core.datasets import DatasetError
-from unsup_core.datasets.files import read_file
+from unsup_core.datasets.files import read_file, readable_size
 
 
 def write(tmp_path, name, content, encoding="utf-8"):
@@ -175,3 +175,33 @@ def test_excel_parquet_and_numpy_files(tmp_path):
     np.save(tmp_path / "faces.npy", np.full((5, 6, 7), 255, dtype=np.uint8))
     images = read_file(tmp_path / "faces.npy")
     assert images.kind == "images" and images.images.shape == (5, 6, 7) and images.images.max() == 1.0
+
+
+def test_a_cover_sheet_before_the_table_is_passed_over_and_said(tmp_path):
+    workbook = tmp_path / "report.xlsx"
+    with pd.ExcelWriter(workbook) as writer:
+        pd.DataFrame({"About": ["Survey 2024, sent to members"]}).to_excel(writer, sheet_name="Cover", index=False)
+        pd.DataFrame({"height": [1.7, 1.8, 1.6], "weight": [60, 72, 55]}).to_excel(writer, sheet_name="Data",
+                                                                                 index=False)
+    excel = read_file(workbook)
+    assert excel.report.names() == ["height", "weight"] and len(excel.table) == 3
+    assert "passed over 'Cover'" in excel.report.notes[0]
+    only_text = tmp_path / "notes.xlsx"
+    pd.DataFrame({"About": ["a note", "another"]}).to_excel(only_text, index=False)
+    with pytest.raises(DatasetError) as refused:
+        read_file(only_text)
+    assert "one column and it holds text" in str(refused.value) and "delimiter" not in str(refused.value)
+
+
+def test_file_sizes_read_as_a_person_says_them():
+    assert [readable_size(n) for n in (1, 359, 49_574, 3 * 1024**2 // 2, 2 * 1024**3)] == [
+        "1 byte", "359 bytes", "48 KB", "1.5 MB", "2.0 GB"]
+
+
+def test_columns_without_a_name_are_named_in_the_report(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("a,,b,\n1,2,3,4\n5,6,7,8\n9,10,11,12\n")
+    loaded = read_file(path)
+    assert list(loaded.table.columns) == ["a", "unnamed_2", "b", "unnamed_4"]
+    assert any(line.endswith("columns 2, 4 had no name and are called unnamed_2, unnamed_4")
+               for line in loaded.report.summary_lines())

@@ -133,3 +133,23 @@ def test_short_curves_have_whole_step_ticks_and_the_reference_is_one_dashed_leve
     real = next(trace for trace in figure.data if trace.name == "score_is_real")
     assert list(real.x) == [1, 500] and list(real.y) == [9.7, 9.7]
     assert real.mode == "lines" and real.line.dash == "dash"
+
+
+def test_a_first_score_late_in_a_run_gets_whole_step_ticks_and_a_visible_reference():
+    # The quality classifier trains in the background, so a short run may score only at its last step.
+    view = RunView("dcgan", {"score_is": (np.array([300]), np.array([1.0])),
+                             "score_is_real": (np.array([300]), np.array([2.0])),
+                             "score_fid": (np.array([300]), np.array([190.0])),
+                             "score_fid_real": (np.array([300]), np.array([310.0]))})
+    panels = {panel.key: panel.figure for panel in build_panels(view)}
+    assert panels["quality-is"].layout.xaxis.dtick == 1
+    real = next(trace for trace in panels["quality-is"].data if trace.name == "score_is_real")
+    assert "markers" in real.mode and real.line.dash == "dash"
+
+
+@pytest.mark.parametrize(("fid", "dtick"), [((190.0, 420.0), None), ((19.0, 900.0), 1)])
+def test_the_fid_axis_labels_powers_of_ten_only_when_the_curves_cross_one(fid, dtick):
+    view = RunView("dcgan", {"score_fid": (np.array([1, 500]), np.array(fid)),
+                             "score_fid_real": (np.array([1, 500]), np.array([300.0, 300.0]))})
+    figure = next(panel.figure for panel in build_panels(view) if panel.key == "quality-fid")
+    assert figure.layout.yaxis.type == "log" and figure.layout.yaxis.dtick == dtick

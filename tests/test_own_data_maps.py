@@ -124,6 +124,18 @@ def test_small_data_is_mapped_in_the_page_and_a_clusters_rows_can_be_listed_and_
     assert any(f"Download these {len(listed)} rows" in button.proto.label for button in at.get("download_button"))
 
 
+def test_a_cluster_of_one_row_is_listed_and_downloaded_in_the_singular(quiet, store):
+    far_away = labelled_table() + b"500.00,300.00,400.00,virginica\n"  # k-means gives this row its own cluster
+    run_id, clusters = _clustered(store, far_away)
+    alone = int(clusters[-1])
+    assert (clusters == alone).sum() == 1
+    at = _page("pages/your_data.py", {"cluster": run_id})
+    _widget(at.selectbox, "List the rows of").select(alone).run()
+    assert not at.exception
+    assert f"**1 row of cluster {alone}**" in [markdown.value for markdown in at.markdown]
+    assert "Download this row (CSV)" in [button.proto.label for button in at.get("download_button")]
+
+
 def test_an_image_zips_clusters_show_their_images(quiet, store):
     run_id, clusters = _clustered(store, shapes_zip(), "shapes.zip", image_size=16, label="folder")
     at = _page("pages/your_data.py", {"cluster": run_id})
@@ -221,6 +233,28 @@ def test_umap_is_compiled_once_per_server_in_the_background(lab_home):
     assert umap_warm_up_state() == "warm"
     computed = compute_map(load_dataset("blobs"), {"method": "umap"})
     assert np.isfinite(computed.arrays["row_umap_1"]).all()
+
+
+@pytest.mark.slow
+def test_the_umap_compile_notice_does_not_outlive_the_map(quiet, store, monkeypatch):
+    run_id, _ = _clustered(store)
+    release = threading.Event()
+    warming = threading.Thread(target=release.wait, name="umap-warm-up", daemon=True)
+    warming.start()
+    monkeypatch.setitem(page_maps._warm_up, "thread", warming)  # the server's warm-up is still running
+    try:
+        at = AppTest.from_file(APP, default_timeout=300)  # this process may compile UMAP itself
+        at.session_state["access.user"] = "u-alice"
+        at.session_state["data.map.method"] = "umap"
+        at.run()
+        at.switch_page("pages/your_data.py")
+        at.query_params["cluster"] = run_id
+        at.run()
+        assert umap_warm_up_state() == "warming" and not at.exception
+        assert any('"Clusters on the UMAP map' in chart.proto.spec for chart in at.get("plotly_chart"))
+        assert not any("compiling" in caption.value for caption in at.caption)  # said while waiting only
+    finally:
+        release.set()
 
 
 def test_a_clicked_som_unit_is_read_from_its_marker_and_nothing_else():

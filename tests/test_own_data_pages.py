@@ -51,6 +51,8 @@ def test_in_shared_mode_uploads_are_listed_on_train_for_their_owner_only(quiet, 
     choices = _selectbox(alice, "Dataset").options
     assert choices[0].startswith("digits")
     assert any(choice.startswith("flowers.csv  (your file: table") for choice in choices)
+    _upload(store, labelled_table(rows=3), "three.csv", "u-alice")  # 119 bytes: not "0 KB"
+    assert "three.csv  (your file: table, 119 bytes)" in _selectbox(_page("pages/train.py"), "Dataset").options
     bob = _page("pages/train.py", "u-bob")
     assert not any("flowers.csv" in choice for choice in _selectbox(bob, "Dataset").options)
     assert upload.owners == {"u-alice"}

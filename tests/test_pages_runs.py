@@ -45,7 +45,9 @@ def test_in_shared_mode_each_session_sees_its_runs_and_the_shared_ones(app, stor
     monkeypatch.setenv("UNSUP_LAB_SHARED", "1")
     alice, bob, shared = ended_run(store, "alice"), ended_run(store, "bob"), ended_run(store, "teacher")
     store.set_shared(shared, True)
-    assert run_ids_in_table(app("pages/runs.py", user="alice").run()) == {alice, shared}
+    alice_view = app("pages/runs.py", user="alice").run()
+    assert run_ids_in_table(alice_view) == {alice, shared}
+    assert alice_view.dataframe[0].value.set_index("id")["shared"].to_dict() == {alice: False, shared: True}
     assert run_ids_in_table(app("pages/runs.py", user="bob").run()) == {bob, shared}
     at = app("pages/run.py", user="bob", run=alice).run()
     assert any("belongs to another session" in error.value for error in at.error)
@@ -53,7 +55,9 @@ def test_in_shared_mode_each_session_sees_its_runs_and_the_shared_ones(app, stor
 
 def test_without_shared_mode_everyone_sees_every_run(app, store):
     runs = {ended_run(store, "alice"), ended_run(store, "bob")}
-    assert run_ids_in_table(app("pages/runs.py").run()) == runs
+    at = app("pages/runs.py").run()
+    assert run_ids_in_table(at) == runs
+    assert "shared" not in at.dataframe[0].value.columns  # sharing is a shared-mode feature
 
 
 def test_a_session_over_its_run_limit_is_told_why(app, store, monkeypatch):
@@ -113,6 +117,24 @@ def test_compare_shows_what_differs_and_one_chart_per_metric(app, store):
     assert list(difference.index) == ["n_clusters"]
     assert difference.loc["n_clusters"].tolist() == ["3", "5"]
     assert len(at.get("plotly_chart")) == 1  # one metric: inertia, both runs overlaid
+
+
+def test_compare_names_runs_on_uploaded_files_by_their_files(app, store):
+    from tests.own_files import labelled_table
+    from unsup_core.datasets.uploads import add_upload
+
+    runs = []
+    for name, rows in (("flowers.csv", 90), ("more_flowers.csv", 60)):
+        path, _ = add_upload(labelled_table(rows), name)
+        run_id = store.create_run(make_spec("kmeans", "file", {"n_clusters": 3}, steps=5,
+                                            dataset_options={"path": str(path)}), owner="alice")
+        store.finish(run_id, "done")
+        runs.append(run_id)
+    at = app("pages/compare.py", runs=",".join(runs)).run()
+    assert not at.exception
+    difference = at.dataframe[0].value
+    assert list(difference.columns) == [f"kmeans/flowers.csv {runs[0][-6:]}", f"kmeans/more_flowers.csv {runs[1][-6:]}"]
+    assert difference.loc["dataset"].tolist() == ["flowers.csv", "more_flowers.csv"]
 
 
 def test_a_one_time_teacher_link_turns_on_teacher_mode_despite_a_lockout(app, store, monkeypatch):

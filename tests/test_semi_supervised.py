@@ -45,3 +45,31 @@ def test_unlabelled_data_is_refused_with_a_message():
     algorithm = get_algorithm("semi_supervised")()
     with pytest.raises(DatasetError, match="has no labels"):
         algorithm.setup(Dataset("plain", "table", np.zeros((10, 2))))
+
+
+def test_a_small_labelled_table_sweeps_only_budgets_that_leave_rows_to_score():
+    from unsup_core.datasets import Dataset
+
+    rng = np.random.default_rng(0)
+    species = np.repeat(np.arange(3), [20, 25, 15])  # the smallest class has 15 rows
+    table = Dataset("survey.csv", "table", rng.normal(size=(60, 3)) + species[:, None], y=species)
+    algorithm = get_algorithm("semi_supervised")(get_algorithm("semi_supervised").build_config(
+        {"labels_per_class": 20, "repeats": 1}))
+    algorithm.setup(table, seed=0)
+    swept = []
+    while not algorithm.finished:
+        values = algorithm.step()
+        swept.append(values["labels_per_class"])
+        assert 0 <= values["accuracy_supervised"] <= 1
+    assert swept == [1, 2, 3, 5, 10]
+    snapshot = algorithm.snapshot()
+    assert snapshot["map_scores"][2] == 14 and snapshot["labelled"].sum() == 3 * 14
+
+
+def test_a_class_of_one_row_is_refused_with_a_message():
+    from unsup_core.datasets import Dataset
+
+    labels = np.array([0] * 9 + [1])
+    algorithm = get_algorithm("semi_supervised")()
+    with pytest.raises(DatasetError, match="at least 2 of every class"):
+        algorithm.setup(Dataset("lonely.csv", "table", np.arange(20.0).reshape(10, 2), y=labels))

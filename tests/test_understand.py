@@ -98,6 +98,7 @@ def test_a_listing_builds_only_the_rows_it_shows():
     whole = dataset_table(data)
     assert rows.drop(columns="cluster").equals(whole.iloc[shown].reset_index(drop=True))
     assert download_label(10) == "Download these 10 rows (CSV)"
+    assert download_label(1) == "Download this row (CSV)"
     assert download_label(SELECTION_DOWNLOAD_MAX_ROWS + 1).startswith(
         f"Download the first {SELECTION_DOWNLOAD_MAX_ROWS:,} of these")
 
@@ -197,6 +198,17 @@ def test_hover_text_from_a_users_file_is_plain_text():
     assert "<a " not in texts[0] and "&lt;a href=" in texts[0] and "<span" not in texts[0]
     assert "%{customdata[0]}" not in texts[0]
     assert max(len(line) for text in texts for line in text.split("<br>")) < 2 * 80  # a 5,000-char cell is cut
+
+
+def test_hover_shows_the_label_first_then_the_features_then_the_rest():
+    # The page orders the hover table so: label, features, other columns (here a text one and a number).
+    table = pd.DataFrame({"species": ["setosa", "virginica"], "petal": [1.4, 5.6], "sepal": [5.1, 6.3],
+                          "name": ["a", "b"], "plot": [3, 4]})
+    trace = cluster_map(np.zeros((2, 2)), np.zeros(2, dtype=int), "map", hover=table).data[0]
+    lines = trace.hovertemplate.split("<br>")
+    assert lines[:4] == ["row %{customdata[0]}", "%{hovertext}", "petal: %{customdata[1]:,.4~g}",
+                         "sepal: %{customdata[2]:,.4~g}"] and lines[-1] == "%{text}"
+    assert list(trace.hovertext) == ["species: setosa", "species: virginica"] and trace.text[0] == "name: a"
 
 
 def test_large_maps_are_drawn_with_webgl_and_keep_their_hover():

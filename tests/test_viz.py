@@ -1,8 +1,10 @@
 import numpy as np
 import plotly.io as pio
 
+from unsup_core.datasets import Dataset
 from unsup_core.viz import RunView, build_panels
 from unsup_core.viz.curves import downsample, metric_curves
+from unsup_core.viz.datasets import dataset_preview
 from unsup_core.viz.images import image_grid, paired_grid, tile_images
 
 
@@ -53,3 +55,11 @@ def test_kmeans_and_vae_runs_get_their_views():
 def test_unknown_algorithms_fall_back_to_metric_curves():
     panels = build_panels(RunView("something-new", {"a": (np.arange(2), np.ones(2))}))
     assert [p.key for p in panels] == ["metric-a"]
+
+
+def test_a_table_with_one_measurement_previews_its_values_row_by_row():
+    values = np.random.default_rng(0).normal(size=(50, 1))
+    table = Dataset("value.csv", "table", values, y=np.arange(50) % 2, feature_names=["value"])
+    figure = dataset_preview(table)
+    assert np.allclose(np.sort(np.concatenate([trace.x for trace in figure.data])), np.sort(values[:, 0]))
+    assert figure.layout.xaxis.title.text == "value" and figure.layout.yaxis.title.text == "row"

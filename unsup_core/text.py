@@ -1,4 +1,4 @@
-"""Text from users' data (column names, cells) made safe to show as Markdown on a page."""
+"""Text on a page: users' data (column names, cells) made safe to show as Markdown, and counted nouns."""
 
 from __future__ import annotations
 
@@ -15,3 +15,8 @@ def markdown_text(value: object, max_chars: int = 200) -> str:
     """
     text = " ".join(str(value)[:max_chars].split())
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def counted(count: int, noun: str) -> str:
+    """'1 row', '2 rows', '1,000 samples': a count with its noun in the right number (nouns ending in s take none)."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

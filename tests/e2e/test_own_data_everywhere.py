@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import wait_until_rendered
 from tests.e2e.helpers import CHART_BY_TITLE, IMAGE, choose, choose_algorithm, click_map_point, fill
 from tests.own_files import labelled_table, shapes_zip
+from unsup_core.analysis.export import download_label
 
 pytestmark = pytest.mark.e2e
 
@@ -76,12 +77,12 @@ def test_train_a_vae_on_an_uploaded_zip_and_a_som_on_an_uploaded_table(page: Pag
     # Clicking a unit of the clustered map lists the file's rows it holds, which download as a CSV.
     clusters = page.locator("[data-testid='stPlotlyChart']").filter(has_text="clusters of the prototypes")
     click_map_point(page, clusters, clusters.locator(".scatterlayer .points path").first, "samples")
-    listed = page.get_by_text(re.compile(r"^\d+ samples on unit \d+$"))
+    listed = page.get_by_text(re.compile(r"^\d+ samples? on unit \d+$"))
     expect(listed).to_be_visible(timeout=30_000)
     count = int(listed.inner_text().split()[0])
     wait_until_rendered(page)
     with page.expect_download(timeout=30_000) as download:
-        page.get_by_role("button", name=f"Download these {count} rows (CSV)").click()
+        page.get_by_role("button", name=download_label(count)).click()
     rows = pd.read_csv(download.value.path())
     assert list(rows.columns) == ["cluster", "unit", "sepal_length", "sepal_width", "petal_length", "species"]
     assert len(rows) == count and rows["unit"].nunique() <= 1

@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_until_rendered
 from tests.e2e.helpers import click_map_point
+from unsup_core.analysis.export import download_label
 
 pytestmark = pytest.mark.e2e
 
@@ -62,12 +63,12 @@ def test_upload_prepare_choose_k_cluster_and_download(page: Page, app_server: st
     chart = page.locator("[data-testid='stPlotlyChart']").filter(has_text="Clusters on the PCA map")
     click_map_point(page, chart, chart.locator(".scatterlayer .trace").first.locator(".points path").first,
                     "Einkommen")  # the hover box shows the point's original row
-    listed = page.get_by_text(re.compile(r"^\d+ rows of cluster \d$"))
+    listed = page.get_by_text(re.compile(r"^\d+ rows? of cluster \d$"))
     expect(listed).to_be_visible(timeout=30_000)
-    size, cluster = map(int, re.fullmatch(r"(\d+) rows of cluster (\d)", listed.inner_text()).groups())
+    size, cluster = map(int, re.fullmatch(r"(\d+) rows? of cluster (\d)", listed.inner_text()).groups())
     wait_until_rendered(page)
     with page.expect_download(timeout=30_000) as download:
-        page.get_by_role("button", name=f"Download these {size} rows (CSV)").click()
+        page.get_by_role("button", name=download_label(size)).click()
     rows = pd.read_csv(download.value.path())
     assert len(rows) == size and set(rows["cluster"]) == {cluster}
     assert list(rows.columns) == ["cluster", "Kunde", "Alter", "Einkommen", "Besuche", "Stadt", "Segment"]

@@ -68,6 +68,11 @@ class EstimatorAlgorithm(Algorithm):
             raise DatasetError(
                 f"{self.name} keeps all pairwise distances, so it is limited to {self.max_samples:,} rows and this "
                 f"data has {data.n_samples:,}: use a sample (max_rows) or mini-batch k-means / Gaussian mixture")
+        # k-means and its kin stop deep inside scikit-learn on a table with fewer rows than clusters.
+        wanted = getattr(self.config, "n_clusters", getattr(self.config, "n_components", None))
+        if wanted is not None and wanted > data.n_samples:
+            raise DatasetError(f"{self.name}: {wanted} clusters cannot be made from {data.n_samples:,} rows: "
+                               f"ask for at most {data.n_samples:,}")
         self.data = data
         scaling = resolve_scaling(getattr(self.config, "scaling", "none"), data)
         self.features = standardise(data.X) if scaling == "standard" else data.X

@@ -1,7 +1,8 @@
 """Semi-supervised learning from a few labels per class, against a supervised baseline on the same labels.
 
-Each step takes the next number of labels per class in ``LABEL_BUDGETS`` (1, 2, 5, 10, ...), draws that
-many labelled examples per class several times, and scores on the unlabelled rest:
+Each step takes the next number of labels per class in ``LABEL_BUDGETS`` (1, 2, 5, 10, ..., each smaller
+than the smallest class), draws that many labelled examples per class several times, and scores on the
+unlabelled rest:
   * the semi-supervised method, which also sees every unlabelled point, and
   * logistic regression trained on the labelled points alone.
 So the run draws accuracy against the label budget, the picture of when unlabelled data helps.
@@ -31,7 +32,8 @@ class SemiSupervisedConfig:
                         help="Label spreading/propagation diffuse labels along a k-NN graph of all points; "
                              "self-training retrains a classifier on its own most confident predictions.")
     labels_per_class: int = param(5, low=1, high=50, step=1,
-                                  help="The budget drawn in the map view (the curves sweep 1, 2, 5, 10, ...).")
+                                  help="The budget drawn in the map view (the curves sweep 1, 2, 5, 10, ...); "
+                                       "below the smallest class's size on a small table.")
     n_neighbors: int = param(7, low=2, high=50, step=1, help="Neighbours per point in the k-NN graph.")
     alpha: float = param(0.2, low=0.01, high=0.99, step=0.01,
                          help="Label spreading: how much a labelled point may drift from its given label.")
@@ -85,6 +87,14 @@ points on the map.
             scaling = "standard" if data.kind == "table" else "none"
         self.features = standardise(data.X) if scaling == "standard" else data.X.astype(np.float64)
         _, self.labels = np.unique(data.y, return_inverse=True)
+        # A budget is scored on the unlabelled rest, so it must leave rows of every class unlabelled:
+        # on a small table (a class of 20 rows) the sweep stops before 20 labels per class.
+        smallest_class = int(np.bincount(self.labels).min())
+        self.budgets = tuple(budget for budget in LABEL_BUDGETS if budget < smallest_class)
+        if not self.budgets:
+            raise DatasetError(f"{data.name}: a class has only {smallest_class} row(s); semi-supervised "
+                               "learning needs at least 2 of every class (one labelled, one to score)")
+        self.map_budget = min(self.config.labels_per_class, smallest_class - 1)
         self.seed = seed
         self.budget_index = 0
         rng = np.random.default_rng(seed)
@@ -123,16 +133,16 @@ points on the map.
         return semi, supervised, np.asarray(predicted), labelled
 
     def step(self) -> dict[str, float]:
-        per_class = LABEL_BUDGETS[self.budget_index]
+        per_class = self.budgets[self.budget_index]
         scores = np.array([self.evaluate(per_class, draw)[:2] for draw in range(self.config.repeats)])
         self.budget_index += 1
-        self.finished = self.budget_index >= len(LABEL_BUDGETS)
+        self.finished = self.budget_index >= len(self.budgets)
         return {"labels_per_class": float(per_class), "accuracy_semi_supervised": float(scores[:, 0].mean()),
                 "accuracy_supervised": float(scores[:, 1].mean()),
                 "gain": float(scores[:, 0].mean() - scores[:, 1].mean())}
 
     def snapshot(self) -> dict[str, np.ndarray]:
-        semi, supervised, predicted, labelled = self.evaluate(self.config.labels_per_class, 0)
+        semi, supervised, predicted, labelled = self.evaluate(self.map_budget, 0)
         is_labelled = np.zeros(len(self.labels), dtype=bool)
         is_labelled[labelled] = True
         rows = np.union1d(self.display_rows, labelled)  # every labelled point is drawn
@@ -141,7 +151,7 @@ points on the map.
             true_labels=self.labels[rows],
             predicted=predicted[rows],
             labelled=is_labelled[rows],
-            map_scores=np.array([semi, supervised, self.config.labels_per_class], dtype=np.float64),
+            map_scores=np.array([semi, supervised, self.map_budget], dtype=np.float64),
             label_names=np.array(self.data.label_names) if self.data.label_names else None,
         ).as_arrays()
 
@@ -150,4 +160,4 @@ points on the map.
 
     def load_state_dict(self, state: dict) -> None:
         self.budget_index = int(state["budget_index"])
-        self.finished = self.budget_index >= len(LABEL_BUDGETS)
+        self.finished = self.budget_index >= len(self.budgets)

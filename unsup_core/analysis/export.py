@@ -126,6 +126,8 @@ def download_label(n_rows: int) -> str:
     """The button text of a selection's CSV download, saying when it holds only the first rows."""
     if n_rows > SELECTION_DOWNLOAD_MAX_ROWS:
         return f"Download the first {SELECTION_DOWNLOAD_MAX_ROWS:,} of these {n_rows:,} rows (CSV)"
+    if n_rows == 1:  # a cluster of one row, or one clicked point
+        return "Download this row (CSV)"
     return f"Download these {n_rows:,} rows (CSV)"
 
 

@@ -37,14 +37,22 @@ def _non_empty(row: pd.Series) -> list:
                                            or (isinstance(value, str) and not value.strip()))]
 
 
-def _first_sheet_with_data(path: Path) -> tuple[str, pd.DataFrame, int] | None:
-    """(sheet name, its non-empty rows and columns, number of sheets); sheets after it are never parsed."""
+def _first_sheet_with_data(path: Path) -> tuple[str, pd.DataFrame, int, list[str]] | None:
+    """(sheet name, its non-empty rows and columns, number of sheets, sheets passed over); sheets after it are
+    never parsed. A table has two columns and two rows: a cover sheet (a title, a note) before it is passed
+    over; a workbook without such a sheet gives its first sheet with data."""
+    first_with_data = None
+    passed_over = []
     with pd.ExcelFile(path, engine="openpyxl") as workbook:
         for sheet in workbook.sheet_names:
             grid = pd.read_excel(workbook, sheet_name=sheet, header=None).dropna(how="all").dropna(axis=1, how="all")
-            if not grid.empty:
-                return sheet, grid, len(workbook.sheet_names)
-    return None
+            if grid.empty:
+                continue
+            if grid.shape[0] >= 2 and grid.shape[1] >= 2:
+                return sheet, grid, len(workbook.sheet_names), passed_over
+            passed_over.append(sheet)
+            first_with_data = first_with_data or (sheet, grid, len(workbook.sheet_names), [])
+    return first_with_data
 
 
 def read_excel(path: Path) -> LoadedFile:
@@ -60,8 +68,11 @@ def read_excel(path: Path) -> LoadedFile:
                DatasetError(f"cannot read the Excel workbook {path.name}: {error}")) from None
     if found is None:
         raise DatasetError(f"every sheet of {path.name} is empty")
-    sheet, grid, n_sheets = found
+    sheet, grid, n_sheets, passed_over = found
     notes = [f"sheet {sheet!r}" + (f" (the first with data; {n_sheets} sheets in all)" if n_sheets > 1 else "")]
+    if passed_over:
+        notes[0] = (f"sheet {sheet!r} (the first holding a table; {n_sheets} sheets in all; passed over "
+                    f"{', '.join(map(repr, passed_over))}: not two columns and two rows)")
     counts = [len(_non_empty(row)) for _, row in grid.iterrows()]
     modal = max(set(counts), key=counts.count)
     skip = 0

@@ -46,8 +46,9 @@ def clean_header(raw_names: list, start_position: int = 1) -> tuple[list[str], l
         seen.setdefault(name, 1)
         names.append(name)
     if unnamed:
+        called = ", ".join(f"unnamed_{position}" for position in unnamed)
         notes.append(f"column{'s' if len(unnamed) > 1 else ''} {', '.join(map(str, unnamed))} "
-                     f"had no name and {'are' if len(unnamed) > 1 else 'is'} called unnamed_<position>")
+                     f"had no name and {'are' if len(unnamed) > 1 else 'is'} called {called}")
     return names, notes
 
 

@@ -28,6 +28,16 @@ def max_file_bytes() -> int:
     return int(float(os.environ.get(ENV_MAX_MB) or DEFAULT_MAX_MB) * 1024**2)
 
 
+def readable_size(n_bytes: int) -> str:
+    """A file's size as a person reads it: '359 bytes', '48 KB', '1.5 MB' (a 359-byte file is not '0 KB')."""
+    if n_bytes < 1024:
+        return f"{n_bytes:,} byte{'s' if n_bytes != 1 else ''}"
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:,.1f} {unit}"
+    return f"{n_bytes / 1024:,.0f} KB"
+
+
 def check_size(name: str, size: int, max_bytes: int | None = None) -> None:
     limit = max_file_bytes() if max_bytes is None else max_bytes
     if size == 0:
@@ -59,9 +69,12 @@ def check_usable(loaded: LoadedFile) -> None:
     report = loaded.report
     if loaded.images is not None or report.names("numeric") or len(report.names("categorical")) >= 2:
         return
-    if report.n_columns == 1:
+    if report.n_columns == 1 and report.format == "text table":
         raise DatasetError(
             f"{report.file_name} has one column and it holds text, so there is nothing to cluster. If it is a "
             "table, its delimiter was not recognised: save it with commas, semicolons or tabs between values")
+    if report.n_columns == 1:  # a delimiter means nothing to Excel, Parquet or NumPy files
+        raise DatasetError(f"{report.file_name} has one column and it holds text, so there is nothing to "
+                           "cluster: add numeric or categorical columns")
     raise DatasetError(f"{report.file_name} has no numeric column and fewer than two categorical ones, so there "
                        "is nothing to cluster: add numeric or categorical columns")

@@ -35,28 +35,40 @@ def _hover_values(values: pd.Series) -> pd.Series:
     return cut.map(dict(zip(distinct, map(html.escape, distinct))))
 
 
+def _hover_text(part: pd.DataFrame, names: list) -> np.ndarray:
+    """'name: value' lines of text columns, one string per row. Built column-wise and handed over as an
+    array: plotly checks a list's strings one by one."""
+    text = pd.Series("", index=part.index)
+    for position, name in enumerate(names):
+        text = text + ("<br>" if position else "") + f"{_hover_name(name)}: " + _hover_values(part[name])
+    return text.to_numpy(dtype=str)
+
+
 def _hover(hover: pd.DataFrame | None, mask: np.ndarray, rows: np.ndarray | None) -> dict:
-    """customdata (numbers, sent as binary) and text (the other columns) with a template for both."""
+    """customdata (numbers, sent as binary) and text (the other columns) with a template for both.
+
+    Columns keep their order where they can: text columns before the first number (a label the page
+    puts first) come right after the row number, through ``hovertext``; the other text columns come last.
+    """
     if hover is None:
         return {}
     part = hover.iloc[np.flatnonzero(mask)]
     columns = list(hover.columns[:MAX_HOVER_COLUMNS])
     numeric = [name for name in columns if pd.api.types.is_numeric_dtype(hover[name])]
-    other = [name for name in columns if name not in numeric]
+    leading = columns[:columns.index(numeric[0])] if numeric else []
+    other = [name for name in columns if name not in numeric and name not in leading]
     row_numbers = np.flatnonzero(mask) if rows is None else rows[mask]
     # Values are shown to 4 significant digits: float32 halves what a 100,000-row map sends, and keeps
     # row numbers exact below 2**24.
     exact = np.float32 if row_numbers.max(initial=0) < 2**24 else np.float64
     custom = np.column_stack([row_numbers + 1] + [part[name].to_numpy(np.float64) for name in numeric]).astype(exact)
-    lines = ["row %{customdata[0]}"] + [f"{_hover_name(name)}: %{{customdata[{i + 1}]:,.4~g}}"
-                                        for i, name in enumerate(numeric)]
+    lines = ["row %{customdata[0]}"] + (["%{hovertext}"] if leading else []) + [
+        f"{_hover_name(name)}: %{{customdata[{i + 1}]:,.4~g}}" for i, name in enumerate(numeric)]
     result = {"customdata": custom}
+    if leading:
+        result["hovertext"] = _hover_text(part, leading)
     if other:
-        # Built column-wise and handed over as an array: plotly checks a list's strings one by one.
-        text = pd.Series("", index=part.index)
-        for position, name in enumerate(other):
-            text = text + ("<br>" if position else "") + f"{_hover_name(name)}: " + _hover_values(part[name])
-        result["text"] = text.to_numpy(dtype=str)
+        result["text"] = _hover_text(part, other)
         lines.append("%{text}")
     result["hovertemplate"] = "<br>".join(lines)
     return result

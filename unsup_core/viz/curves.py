@@ -37,8 +37,10 @@ def metric_curves(series: dict[str, tuple[np.ndarray, np.ndarray]], title: str, 
                                     line={"dash": "dash"} if name in dashed else None))
     figure.update_layout(**base_layout(title), xaxis_title="step", yaxis_title=y_title,
                          yaxis_type="log" if log_y else "linear", showlegend=len(series) > 1)
-    last_step = max((int(np.max(steps)) for steps, _ in series.values() if len(steps)), default=0)
-    if last_step < 10:  # plotly would put ticks at half steps
+    drawn = [np.asarray(steps) for steps, _ in series.values() if len(steps)]
+    first_step = min((int(steps.min()) for steps in drawn), default=0)
+    last_step = max((int(steps.max()) for steps in drawn), default=0)
+    if last_step < 10 or last_step - first_step < 10:  # plotly would put ticks at half steps (299.5 around one score)
         figure.update_xaxes(dtick=1)
     return figure
 

@@ -26,5 +26,10 @@ def dataset_preview(data: Dataset, seed: int = 0) -> go.Figure:
     if data.n_features > 2:
         points = PCAProjection(seed=seed).fit(data.X).transform(points)
         title += " (first two principal components)"
-    return categorical_scatter(points, None if data.y is None else data.y[rows], title,
-                               label_names=data.label_names, prefix="class")
+    elif data.n_features == 1:  # a table with one measurement: its values along x, each row at its own height
+        points = np.column_stack([points[:, 0], rows])
+    figure = categorical_scatter(points, None if data.y is None else data.y[rows], title,
+                                 label_names=data.label_names, prefix="class")
+    if data.n_features == 1:
+        figure.update_layout(xaxis_title=data.feature_names[0], yaxis_title="row")
+    return figure

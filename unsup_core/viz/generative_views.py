@@ -20,9 +20,14 @@ def _dash_reference(panel: Panel | None, name: str) -> Panel | None:
         steps = [step for trace in panel.figure.data for step in (trace.x if trace.x is not None else [])]
         for trace in panel.figure.data:
             if trace.name == name and trace.y is not None and len(trace.y):
-                trace.update(x=[min(steps), max(steps)], y=[trace.y[-1]] * 2, mode="lines", line={"dash": "dash"})
-        if panel.figure.layout.yaxis.type == "log":
-            panel.figure.update_yaxes(dtick=1)  # label powers of ten only
+                # With one score so far the level has no length: a marker keeps it visible.
+                mode = "lines" if min(steps) < max(steps) else "lines+markers"
+                trace.update(x=[min(steps), max(steps)], y=[trace.y[-1]] * 2, mode=mode, line={"dash": "dash"})
+        values = [value for trace in panel.figure.data for value in (trace.y if trace.y is not None else [])
+                  if np.isfinite(value) and value > 0]
+        if panel.figure.layout.yaxis.type == "log" and values and max(values) >= 10 * min(values):
+            # Label powers of ten only where the curves cross one; within a decade that would leave no label.
+            panel.figure.update_yaxes(dtick=1)
     return panel
 
 
