@@ -96,6 +96,24 @@ def test_more_clusters_than_rows_is_refused_with_a_message(name):
         algorithm.setup(three_rows)
 
 
+@pytest.mark.parametrize("name, config, field, count", [
+    ("spectral", {"n_clusters": 2}, "n_neighbors", 10),
+    ("hdbscan", {}, "min_cluster_size", 10),
+    ("hdbscan", {"min_cluster_size": 2, "min_samples": 5}, "min_samples", 5),
+    ("semi_supervised", {}, "n_neighbors", 7),
+])
+def test_a_neighbour_count_above_the_rows_is_refused_with_a_message(name, config, field, count):
+    algorithm_cls = get_algorithm(name)
+    algorithm = algorithm_cls(algorithm_cls.build_config(config))
+    four_rows = Dataset("tiny.csv", "table", np.arange(8.0).reshape(4, 2), y=np.array([0, 1, 0, 1]))
+    with pytest.raises(DatasetError, match=f"{name}: {field}={count} needs at least {count} rows and this data "
+                                           f"has 4: set {field} to at most 4"):
+        algorithm.setup(four_rows)
+    algorithm = algorithm_cls(algorithm_cls.build_config({**config, field: 4}))
+    algorithm.setup(four_rows)  # as many as the rows: it trains
+    algorithm.step()
+
+
 def test_minibatch_kmeans_matches_lloyd_and_scikit_learn_on_digits():
     data = load_dataset("digits")
     ours = min(MiniBatchKMeans(10, batch_size=256, random_state=seed).fit(data.X).inertia_ for seed in range(3))

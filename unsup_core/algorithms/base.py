@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from unsup_core import config as config_lib
-from unsup_core.datasets import Dataset
+from unsup_core.datasets import Dataset, DatasetError
 
 Scalar = Any  # a float, or a 0-d torch tensor that the worker converts in batches (no per-step sync)
 
@@ -86,6 +86,17 @@ class Algorithm(ABC):
             "explanation": cls.explanation,
             "config": [spec.as_dict() for spec in config_lib.describe(cls.Config)],
         }
+
+    def row_counts(self) -> dict[str, int]:
+        """Config values that count rows (neighbours, a smallest cluster): each needs that many rows."""
+        return {}
+
+    def check_row_counts(self, data: Dataset) -> None:
+        """One sentence instead of scikit-learn's error when the table is smaller than a count asks for."""
+        for field, count in self.row_counts().items():
+            if count > data.n_samples:
+                raise DatasetError(f"{self.name}: {field}={count} needs at least {count} rows and this data has "
+                                   f"{data.n_samples:,}: set {field} to at most {data.n_samples:,}")
 
     @abstractmethod
     def setup(self, data: Dataset, device: str = "cpu", seed: int = 0) -> None:

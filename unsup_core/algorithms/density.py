@@ -108,6 +108,11 @@ $\lambda = 1/\text{distance}$) are kept. Everything else is noise (label $-1$).
 of clusters comes out of the data. Raise `min_cluster_size` if it finds many tiny clusters.
 """
 
+    def row_counts(self) -> dict[str, int]:
+        if self.config.min_samples:
+            return {"min_samples": self.config.min_samples, "min_cluster_size": self.config.min_cluster_size}
+        return {"min_cluster_size": self.config.min_cluster_size}  # min_samples 0: the same count
+
     def make_estimator(self, seed: int, device: str):
         from sklearn.cluster import HDBSCAN
 

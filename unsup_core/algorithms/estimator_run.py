@@ -73,6 +73,7 @@ class EstimatorAlgorithm(Algorithm):
         if wanted is not None and wanted > data.n_samples:
             raise DatasetError(f"{self.name}: {wanted} clusters cannot be made from {data.n_samples:,} rows: "
                                f"ask for at most {data.n_samples:,}")
+        self.check_row_counts(data)
         self.data = data
         scaling = resolve_scaling(getattr(self.config, "scaling", "none"), data)
         self.features = standardise(data.X) if scaling == "standard" else data.X

@@ -78,9 +78,15 @@ ones (the *cluster assumption*); where classes touch, labels leak across the bou
 points on the map.
 """
 
+    def row_counts(self) -> dict[str, int]:
+        if self.config.method == "self_training":
+            return {}
+        return {"n_neighbors": self.config.n_neighbors}  # the k-NN graph of label spreading / propagation
+
     def setup(self, data: Dataset, device: str = "cpu", seed: int = 0) -> None:
         if not data.has_labels:
             raise DatasetError(f"{data.name} has no labels: semi-supervised learning needs them to be scored")
+        self.check_row_counts(data)
         self.data = data
         scaling = self.config.scaling
         if scaling == "auto":

@@ -42,6 +42,9 @@ edges between clusters relative to each cluster's total degree.
 eigen-decomposition is the slow part, so this run takes at most 10,000 rows.
 """
 
+    def row_counts(self) -> dict[str, int]:
+        return {"n_neighbors": self.config.n_neighbors}
+
     def make_estimator(self, seed: int, device: str):
         from sklearn.cluster import SpectralClustering
 
