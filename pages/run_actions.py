@@ -52,12 +52,13 @@ def _control(run_id: str, request: str, *args) -> None:
         st.session_state[ERROR_KEY] = str(error)
 
 
-def _step(run_id: str, rendered_step: int) -> None:
-    # From the step the page shows, so a click delivered twice asks for the same step. The live status
-    # line (a fragment, refreshed on its own) has the newest one: this button was drawn by the last full
-    # rerun, often before the worker reached the step it holds at.
-    shown_step = st.session_state.get(shown_step_key(run_id), rendered_step)
-    _control(run_id, "request_steps", int(st.session_state[f"step.count.{run_id}"]), shown_step)
+def _step(run_id: str) -> None:
+    # From the step the live status line shows (both pages that have Step draw it), so a click
+    # delivered twice asks for the same step. Not from a step drawn with this button: the button is
+    # drawn by the full rerun after Pause, often before the worker reaches the step it holds at.
+    # Without a shown step the store counts from where the run holds.
+    _control(run_id, "request_steps", int(st.session_state[f"step.count.{run_id}"]),
+             st.session_state.get(shown_step_key(run_id)))
 
 
 def _apply(run_id: str, names: list[str]) -> None:
@@ -84,8 +85,7 @@ def pause_controls(row, run: RunRecord, store: RunStore) -> None:
                         "(the model stays in memory, so Step and Continue go on at once); Cancel frees the slot.")
     row.number_input("steps to take", min_value=1, max_value=MAX_STEP_REQUEST, value=10, step=1,
                      key=f"step.count.{run.id}", label_visibility="collapsed", width=110)
-    row.button("Step", key=f"step.{run.id}", icon=":material/skip_next:", on_click=_step,
-               args=(run.id, run.step if control.held_step is None else control.held_step),
+    row.button("Step", key=f"step.{run.id}", icon=":material/skip_next:", on_click=_step, args=(run.id,),
                help="Train on to this many steps past the step shown, then hold (pauses a playing run there).")
     fields = adjustable_fields(run.algorithm)
     if fields:

@@ -21,13 +21,13 @@ from unsup_core.config import ConfigError, FieldSpec, describe, parse_allowed
 from unsup_core.errors import UserError
 
 MAX_STEP_REQUEST = 1_000_000  # steps one "step N" may grant
-MAX_STEP = 10**12  # no run gets near it; bounds a step sent by a page
+MAX_STEP = 10**12  # no run gets near it; bounds the step a page counts from
+# (Stores made before 2026-12-03 also have a step_credit column, unused since Step asks for a step.)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS run_control (
     run_id TEXT PRIMARY KEY,
     paused INTEGER NOT NULL DEFAULT 0,
-    step_credit INTEGER NOT NULL DEFAULT 0,
     held_step INTEGER,
     hold_at INTEGER
 ) WITHOUT ROWID;
