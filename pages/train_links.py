@@ -18,7 +18,7 @@ def opened_link() -> FormLink | None:
     """The setup in the address, read whenever the address is not the one the page wrote itself."""
     params = st.query_params.to_dict()
     if params and params != st.session_state.get(WRITTEN_KEY):
-        decoded = decode(params)
+        decoded = decode({key: st.query_params.get_all(key) for key in params})  # every value, to name repeats
         st.session_state[LINK_KEY] = decoded.link
         st.session_state[LINK_PROBLEM_KEY] = decoded.problem
     return st.session_state.get(LINK_KEY)

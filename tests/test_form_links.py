@@ -111,9 +111,11 @@ def test_server_paths_never_come_from_a_link():
     assert decoded.link is None or decoded.link.dataset_options == {}
 
 
-def test_repeated_keys_take_the_last_value_and_long_lists_are_bounded():
+def test_repeated_keys_take_the_last_value_are_named_and_long_lists_are_bounded():
     decoded = decode({"dataset": ["digits", "moons"], "algorithm": ["kmeans"], "hide": ",".join(["seed"] * 50)})
     assert decoded.link.dataset == "moons" and decoded.link.hidden == ("seed",)
+    assert decoded.problem.endswith(": `dataset` given more than once (only the last value is used).")
+    assert decode({"dataset": ["moons", "moons"], "algorithm": "kmeans"}).problem is None  # the same twice: no harm
     many = decode({"dataset": "moons", "algorithm": "kmeans", **{f"x{index}": "1" for index in range(10)}})
     assert many.problem.endswith("; and 7 more.")
 

@@ -148,19 +148,24 @@ def decode(params: Mapping[str, str | list[str]]) -> DecodedLink:
     Unknown keys and bad values are dropped (left at their defaults) and named in ``problem``; a link
     whose dataset or algorithm cannot be used gives no setup at all.
     """
-    params = {str(key): _last(value) for key, value in params.items() if key not in IGNORED_KEYS}
+    params = {str(key): value for key, value in params.items() if key not in IGNORED_KEYS}
+    # A key given twice with different values (often a link edited by hand) keeps the last, as a
+    # browser's form would, and is named so the user knows the first was not used.
+    repeated = [key for key, value in params.items()
+                if isinstance(value, (list, tuple)) and len({str(item) for item in value}) > 1]
+    params = {key: _last(value) for key, value in params.items()}
     if not params:
         return DecodedLink(None)
     if len(params) > MAX_PARAMS or any(len(key) > MAX_KEY_LENGTH or len(value) > MAX_VALUE_LENGTH
                                        for key, value in params.items()):
         return DecodedLink(None, "This link is too long to be a Train setup, so the form shows its defaults.")
     try:
-        return _decode(params)
+        return _decode(params, [f"{_shown(key)} given more than once (only the last value is used)" for key in repeated])
     except UserError as error:  # the whole setup fails the run's own checks
         return DecodedLink(None, f"This link's setup cannot run ({error}), so the form shows its defaults.")
 
 
-def _decode(params: dict[str, str]) -> DecodedLink:
+def _decode(params: dict[str, str], problems: list[str]) -> DecodedLink:
     from unsup_core.algorithms import list_algorithms
     from unsup_core.datasets import list_datasets
 
@@ -176,7 +181,6 @@ def _decode(params: dict[str, str]) -> DecodedLink:
         named = f" ({_shown(algorithm)})" if algorithm else ""
         return DecodedLink(None, f"This link names no algorithm that takes the {dataset} dataset{named}, "
                                  "so the form shows its defaults.")
-    problems: list[str] = []
     link = FormLink(dataset, algorithm,
                     config=_config_values(algorithms[algorithm], params, problems),
                     dataset_options=_option_values(entry, params, problems),
