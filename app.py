@@ -33,7 +33,7 @@ except UserError as error:
 start_umap_warm_up()
 access.identify()
 with st.sidebar:
-    services.sidebar_status()
+    services.sidebar_status(access.principal())
     access.teacher_login()
 
 services.run_app(navigation)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from pages import disable_pages_directory_fallback
+from unsup_core.access import Principal, data_name
 from unsup_core.paths import data_home
 from unsup_core.runs.executor import LocalExecutor, make_executor
 from unsup_core.runs.store import RunStore
@@ -93,8 +94,8 @@ def device_label() -> str:
     return describe_device(resolve_device("auto"))
 
 
-def sidebar_status() -> None:
-    """Device, and the queue: what trains now and what waits, in order."""
+def sidebar_status(principal: Principal) -> None:
+    """Device, and the queue: what trains now and what waits, in order (others' files not named)."""
     st.caption(f"Device: **{device_label()}**")
     limits = QueueLimits.from_env()
     running = store().list_runs(statuses=("running",))
@@ -102,4 +103,4 @@ def sidebar_status() -> None:
     st.caption(f"Training: **{len(running)}** (slots: {limits.cpu} CPU, {limits.cuda} GPU) · "
                f"queued: **{len(queued)}**")
     for position, run in enumerate(queued[:5], start=1):
-        st.caption(f"{position}. {run.algorithm} on {run.dataset} (`{run.id[-6:]}`)")
+        st.caption(f"{position}. {run.algorithm} on {data_name(principal, run)} (`{run.id[-6:]}`)")

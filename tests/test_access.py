@@ -6,7 +6,8 @@ import stat
 import pytest
 
 from unsup_core import identity
-from unsup_core.access import AccessDenied, LoginThrottle, Principal, check_run_limit, may, require, submit_run
+from unsup_core.access import AccessDenied, LoginThrottle, Principal, check_run_limit, data_name, may, require, \
+    submit_run
 from tests.tables import measurements
 from unsup_core.datasets.uploads import save_upload
 from unsup_core.runs.executor import LocalExecutor
@@ -62,6 +63,17 @@ def test_a_run_on_someone_elses_file_is_refused(store, lab_home, monkeypatch):
     with pytest.raises(AccessDenied, match="cannot see this file"):
         submit_run(executor, BOB, spec, settings=SHARED)
     assert store.list_runs() == []
+
+
+def test_a_file_is_named_only_to_those_who_may_see_its_run(store, lab_home, runs):
+    path = save_upload(measurements(20, 2), "alice grades 2026.csv")
+    store.record_upload(path, ALICE.id)
+    spec = make_spec("kmeans", "file", {"n_clusters": 2}, steps=2, dataset_options={"path": str(path)})
+    on_file = store.get_run(store.create_run(spec, owner=ALICE.id))
+    assert data_name(ALICE, on_file, SHARED) == data_name(TEACHER, on_file, SHARED) == "alice grades 2026.csv"
+    assert data_name(BOB, on_file, SHARED) == "an uploaded file"  # the sidebar's queue shows everyone's runs
+    assert data_name(BOB, on_file, ALONE) == "alice grades 2026.csv"
+    assert data_name(BOB, runs[0], SHARED) == "blobs"  # a built-in dataset says nothing about its user
 
 
 def test_the_run_limit_counts_every_run_a_user_starts(store):

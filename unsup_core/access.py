@@ -69,6 +69,16 @@ def require(principal: Principal, action: Action, resource, settings: SharingSet
         raise AccessDenied(f"you cannot {verb} this {kind}: it belongs to another user of this shared server")
 
 
+def data_name(principal: Principal, run, settings: SharingSettings | None = None) -> str:
+    """How a run's data is named to ``principal``: an uploaded file's name only to someone who may see
+    the run (a student's file name can say more than they mean to share), else what kind of data it is."""
+    from unsup_core.datasets import dataset_label, list_datasets
+
+    if may(principal, "see", run, settings):
+        return dataset_label(run.dataset, run.spec.dataset_options)
+    return run.dataset if any(entry.name == run.dataset for entry in list_datasets()) else "an uploaded file"
+
+
 def visible_to(principal: Principal, settings: SharingSettings | None = None) -> str | None:
     """The owner filter for listings (None: everything)."""
     settings = settings or SharingSettings.from_env()
