@@ -18,7 +18,6 @@ if TYPE_CHECKING:  # Ray is imported only where the settings ask for it
     from unsup_core.runs.ray_executor import RayExecutor
 from unsup_core.settings import QueueLimits
 
-WARM_WORKERS = int(os.environ.get("UNSUP_LAB_WARM_WORKERS", "1"))
 # How often a live view polls the store: fast while a run is young, so "Train -> first point" stays
 # under a second, then at a steady pace that a classroom of sessions can afford.
 FAST_REFRESH_SECONDS = 0.5
@@ -76,7 +75,8 @@ def _services(home: str) -> tuple[RunStore, LocalExecutor | RayExecutor]:
     # run left 'running' by a server that died is marked interrupted here, at the next start.
     store = RunStore(home)
     store.reconcile()
-    return store, make_executor(store, warm_workers=WARM_WORKERS)
+    # Read when the services start, not when this module is imported (a test imports it long before).
+    return store, make_executor(store, warm_workers=QueueLimits.from_env().warm_workers)
 
 
 def store() -> RunStore:

@@ -30,6 +30,18 @@ def test_home_offers_three_ways_in_and_explains_every_model(lab_home, monkeypatc
     assert all(any(title.startswith(f"{cls.title}:") for title in titles) for cls in list_algorithms())
 
 
+def test_the_warm_worker_setting_is_read_when_the_services_start_not_at_import(app, lab_home, monkeypatch):
+    from pages import services  # imported long before this test's setting: at collection, as in a full run
+
+    at = app.run()
+    assert not at.exception
+    assert services.executor().warm_workers == 0  # the page's own executor, for this test's run store
+    monkeypatch.setenv("UNSUP_LAB_WARM_WORKERS", "2")
+    services._services.clear()
+    assert services.executor().warm_workers == 2
+    services.executor().shutdown()
+
+
 def _selectbox(at, label):
     return next(box for box in at.selectbox if box.label == label)
 

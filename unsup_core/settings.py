@@ -20,15 +20,18 @@ def default_cpu_slots() -> int:
 
 @dataclass(frozen=True)
 class QueueLimits:
-    """How many runs may train at once on each device; further runs wait as ``queued``, in order."""
+    """How many runs may train at once on each device (further runs wait as ``queued``, in order), and
+    how many worker processes a server keeps started and imported for the next run."""
 
     cpu: int
     cuda: int
+    warm_workers: int = 1
 
     @classmethod
     def from_env(cls) -> "QueueLimits":
         return cls(cpu=_int("UNSUP_LAB_MAX_CPU_RUNS", default_cpu_slots()),
-                   cuda=_int("UNSUP_LAB_MAX_GPU_RUNS", 1))
+                   cuda=_int("UNSUP_LAB_MAX_GPU_RUNS", 1),
+                   warm_workers=max(0, _int("UNSUP_LAB_WARM_WORKERS", 1)))
 
     def slots(self, device: str) -> int:
         return self.cuda if device.startswith("cuda") else self.cpu
