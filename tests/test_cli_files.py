@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.test_cli import cli
+from tests.test_cli import cli, cli_in_process
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_suggest_json_carries_a_leaderboard_and_a_recommendation_that_run_repeat
 def test_bad_files_exit_2_with_one_line(lab_home, tmp_path, make_file, args, message):
     path = tmp_path / "input.csv"
     make_file(path)
-    result = cli(*args, str(path))
+    result = cli_in_process(*args, str(path))
     assert result.returncode == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
@@ -110,10 +110,10 @@ def test_bad_files_exit_2_with_one_line(lab_home, tmp_path, make_file, args, mes
 def test_export_refuses_runs_without_row_results_and_bad_targets(lab_home, tmp_path):
     run = json.loads(cli("run", "kmeans", "--dataset", "blobs", "--set", "n_clusters=4", "--wait", "--json",
                          check_code=0).stdout)
-    assert "--labels must end in .csv or .parquet" in cli("export", run["id"], "--labels", "x.txt").stderr
+    assert "--labels must end in .csv or .parquet" in cli_in_process("export", run["id"], "--labels", "x.txt").stderr
     out = tmp_path / "blobs.parquet"
     cli("export", run["id"], "--labels", str(out), check_code=0)
     exported = pd.read_parquet(out)
     assert list(exported.columns) == ["x", "y", "label", "cluster"] and len(exported) == 1000
-    refused = cli("run", "kmeans", "--dataset", "blobs", "--features", "x")
+    refused = cli_in_process("run", "kmeans", "--dataset", "blobs", "--features", "x")
     assert refused.returncode == 2 and "--features and --label choose columns of a file" in refused.stderr

@@ -3,12 +3,10 @@ and a store or disk the server cannot write. Each is refused with one clear sent
 
 import gzip
 import io
-import os
 import re
 import sqlite3
 import struct
 import subprocess
-import sys
 import urllib.request
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -22,14 +20,9 @@ from unsup_core.datasets import coerce_options, fetch_dataset, get_entry, list_d
 from unsup_core.errors import UserError
 from unsup_core.runs.spec import make_spec
 from unsup_core.runs.store import RunStore
+from tests.test_cli import cli, cli_in_process
 
-ROOT = Path(__file__).resolve().parents[1]
 IDX_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
-
-
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "unsup_core", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=os.environ.copy(), timeout=120)
 
 
 def assert_one_line_error(result, message):
@@ -187,13 +180,14 @@ def test_make_spec_keeps_valid_seeds_as_integers():
 
 @pytest.mark.parametrize("seed", ["-1", "4294967296", "1e20", "2.5"])
 def test_the_cli_refuses_bad_seeds_in_one_line(lab_home, seed):
-    assert_one_line_error(cli("run", "kmeans", "--dataset", "blobs", "--seed", seed),
+    assert_one_line_error(cli_in_process("run", "kmeans", "--dataset", "blobs", "--seed", seed),
                           f"seed={seed} is not allowed: give an integer from 0 to 4,294,967,295")
     assert not (lab_home / "runs").exists() or not any((lab_home / "runs").iterdir())
 
 
 def test_the_cli_refuses_out_of_range_dataset_options_in_one_line(lab_home):
-    assert_one_line_error(cli("run", "kmeans", "--dataset", "moons", "--dataset-option", "n_samples=40000000"),
+    assert_one_line_error(cli_in_process("run", "kmeans", "--dataset", "moons", "--dataset-option",
+                                         "n_samples=40000000"),
                           "dataset option n_samples=40000000 is not allowed: give an integer from 10 to 200,000")
 
 
@@ -272,7 +266,7 @@ def test_the_cli_reads_a_read_only_store_and_refuses_to_change_it(lab_home, tmp_
         message = f"the run store at {view} is read-only; to start, import, cancel, delete or resume runs"
         for args in (["run", "kmeans", "--dataset", "blobs"], ["import", str(archive)], ["cancel", run_id],
                      ["delete", run_id, "--yes"], ["resume", run_id, "--steps", "5"]):
-            assert_one_line_error(cli(*args), message)
+            assert_one_line_error(cli_in_process(*args), message)
 
 
 @contextmanager
