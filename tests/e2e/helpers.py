@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -67,7 +68,8 @@ def scrub_timeline_to_start(page: Page, arrived: str) -> None:
     While the run trains each new snapshot adds an option, which redraws the slider; a key press that
     lands during a redraw is lost, so press again as a user would.
     """
-    for _ in range(5):
+    deadline = time.monotonic() + 45  # on 2 busy cores a redraw can take seconds, several in a row
+    while True:
         slider = page.get_by_role("slider", name="Snapshot at step")
         slider.focus()
         page.keyboard.press("Home")
@@ -75,7 +77,8 @@ def scrub_timeline_to_start(page: Page, arrived: str) -> None:
             page.wait_for_function(arrived, timeout=4_000)
             return
         except PlaywrightTimeout:
-            continue
+            if time.monotonic() > deadline:
+                raise
 
 
 def click_map_point(page: Page, chart, point, hover_shows: str) -> None:

@@ -51,4 +51,4 @@ def test_a_dcgan_run_shows_its_samples_changing_and_scrubs_back_in_time(page: Pa
     assert page.evaluate(SHOWN_STEP) == 1
 
     page.get_by_role("button", name="Cancel").click()
-    expect(page.get_by_text("Status: cancelled").first).to_be_visible(timeout=10_000)
+    expect(page.get_by_text("Status: cancelled").first).to_be_visible(timeout=30_000)

@@ -76,4 +76,4 @@ def test_a_lesson_link_then_pause_step_change_the_learning_rate_play_and_scrub(p
     assert len(steps) > 1 and set(steps) == {1}
 
     page.get_by_role("button", name="Cancel").click()
-    expect(page.get_by_text("Status: cancelled").first).to_be_visible(timeout=10_000)
+    expect(page.get_by_text("Status: cancelled").first).to_be_visible(timeout=30_000)
