@@ -95,9 +95,25 @@ def best_fit_per_k(found: list[Candidate]) -> Candidate:
     return rule.recommend([c for c in found if c.config.get("covariance_type") != family or id(c) in kept])[0]
 
 
+def rank_sum(found: list[Candidate]) -> Candidate:
+    """Borda count: every partition (k >= 2) ranked by silhouette, Calinski-Harabasz, Davies-Bouldin and,
+    where measured, stability; the lowest rank sum wins. "No structure" stays the live rule's call."""
+    chosen = live(found)
+    if chosen.k == 1:
+        return chosen
+    partitions = [c for c in found if c.k > 1]
+    criteria = (("silhouette", 1), ("calinski_harabasz", 1), ("davies_bouldin", -1), ("stability", 1))
+    rank_sums = np.zeros(len(partitions))
+    for name, sign in criteria:
+        values = np.array([sign * rule._score(c, name, -np.inf if sign > 0 else np.inf) for c in partitions])
+        rank_sums += np.argsort(np.argsort(-values, kind="stable"), kind="stable")
+    return partitions[int(np.argmin(rank_sums))]
+
+
 RULES = {"live": live, "no log preparation": without_log, "BIC decides k": by_bic,
          "fallback within the best-BIC transform": fallback_in_chosen_transform,
-         "best fit per k (preparations as restarts)": best_fit_per_k}
+         "best fit per k (preparations as restarts)": best_fit_per_k,
+         "rank sum of the four label-free scores": rank_sum}
 
 
 def table_aris(evidence: list[dict]) -> dict[str, dict[str, float]]:
