@@ -12,8 +12,15 @@ pytestmark = pytest.mark.e2e
 
 
 def _open_every_expander(page: Page) -> None:
-    for summary in page.locator("[data-testid='stExpander'] summary").all():
-        summary.click()
+    # One click event per expander from the page itself: Playwright's click waits for each to be scrolled
+    # to and to stop moving (every opened expander shifts the ones below), about 1 s apiece for 30.
+    count = page.evaluate("""() => {
+        const summaries = document.querySelectorAll("[data-testid='stExpander'] summary");
+        summaries.forEach(summary => summary.click());
+        return summaries.length;
+    }""")
+    assert count > 0
+    expect(page.locator("[data-testid='stExpander'] details[open]")).to_have_count(count)
 
 
 def test_every_explanation_renders_and_nothing_leaves_the_server(page: Page, app_server: str):
