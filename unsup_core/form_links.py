@@ -151,7 +151,7 @@ def decode(params: Mapping[str, str | list[str]]) -> DecodedLink:
     params = {str(key): value for key, value in params.items() if key not in IGNORED_KEYS}
     # A key given twice with different values (often a link edited by hand) keeps the last, as a
     # browser's form would, and is named so the user knows the first was not used.
-    repeated = [key for key, value in params.items()
+    repeated = [f"{_shown(key)} given more than once (only the last value is used)" for key, value in params.items()
                 if isinstance(value, (list, tuple)) and len({str(item) for item in value}) > 1]
     params = {key: _last(value) for key, value in params.items()}
     if not params:
@@ -160,12 +160,13 @@ def decode(params: Mapping[str, str | list[str]]) -> DecodedLink:
                                        for key, value in params.items()):
         return DecodedLink(None, "This link is too long to be a Train setup, so the form shows its defaults.")
     try:
-        return _decode(params, [f"{_shown(key)} given more than once (only the last value is used)" for key in repeated])
+        return _decode(params, repeated)
     except UserError as error:  # the whole setup fails the run's own checks
         return DecodedLink(None, f"This link's setup cannot run ({error}), so the form shows its defaults.")
 
 
 def _decode(params: dict[str, str], problems: list[str]) -> DecodedLink:
+    """``problems``: what was already found wrong with the link; this adds the rest."""
     from unsup_core.algorithms import list_algorithms
     from unsup_core.datasets import list_datasets
 
