@@ -103,4 +103,5 @@ def sidebar_status(principal: Principal) -> None:
     st.caption(f"Training: **{len(running)}** (slots: {limits.cpu} CPU, {limits.cuda} GPU) · "
                f"queued: **{len(queued)}**")
     for position, run in enumerate(queued[:5], start=1):
-        st.caption(f"{position}. {run.algorithm} on {data_name(principal, run)} (`{run.id[-6:]}`)")
+        # As code: a file's name (letters, digits, "_.- " only) must not become Markdown, e.g. a link.
+        st.caption(f"{position}. {run.algorithm} on `{data_name(principal, run)}` (`{run.id[-6:]}`)")

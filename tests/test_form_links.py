@@ -114,7 +114,12 @@ def test_server_paths_never_come_from_a_link():
 def test_repeated_keys_take_the_last_value_are_named_and_long_lists_are_bounded():
     decoded = decode({"dataset": ["digits", "moons"], "algorithm": ["kmeans"], "hide": ",".join(["seed"] * 50)})
     assert decoded.link.dataset == "moons" and decoded.link.hidden == ("seed",)
-    assert decoded.problem.endswith(": `dataset` given more than once (only the last value is used).")
+    assert decoded.problem == "This link gives `dataset` more than once: the last value is used."
+    both = decode({"dataset": "moons", "algorithm": "kmeans", "n_clusters": ["2", "lots"]})  # the last is bad
+    assert both.problem == ("Some of this link's values were left at their defaults: n_clusters=`lots` "
+                            "(give an integer from 1 to 256). This link gives `n_clusters` more than once: "
+                            "the last value is used.")
+    assert decode({"dataset": "moons", "algorithm": ["kmeans"] * 300}).problem.startswith("This link is too long")
     assert decode({"dataset": ["moons", "moons"], "algorithm": "kmeans"}).problem is None  # the same twice: no harm
     many = decode({"dataset": "moons", "algorithm": "kmeans", **{f"x{index}": "1" for index in range(10)}})
     assert many.problem.endswith("; and 7 more.")

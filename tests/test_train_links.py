@@ -66,7 +66,7 @@ def test_the_address_follows_the_form_and_keeps_only_what_differs_from_the_defau
     ({"dataset": "x" * 5000}, "This link is too long"),
     ({"dataset": "moons", "algorithm": "vae"}, "no algorithm that takes the moons dataset"),
     ({"dataset": "moons", "algorithm": "kmeans", "n_clusters": ["2", "5"]},
-     "`n_clusters` given more than once (only the last value is used)"),
+     "This link gives `n_clusters` more than once: the last value is used."),
 ])
 def test_a_hostile_link_gives_one_sentence_and_the_defaults(train_page, params, sentence):
     at = train_page(params)

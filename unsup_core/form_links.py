@@ -148,25 +148,31 @@ def decode(params: Mapping[str, str | list[str]]) -> DecodedLink:
     Unknown keys and bad values are dropped (left at their defaults) and named in ``problem``; a link
     whose dataset or algorithm cannot be used gives no setup at all.
     """
-    params = {str(key): value for key, value in params.items() if key not in IGNORED_KEYS}
-    # A key given twice with different values (often a link edited by hand) keeps the last, as a
-    # browser's form would, and is named so the user knows the first was not used.
-    repeated = [f"{_shown(key)} given more than once (only the last value is used)" for key, value in params.items()
-                if isinstance(value, (list, tuple)) and len({str(item) for item in value}) > 1]
-    params = {key: _last(value) for key, value in params.items()}
+    values = {str(key): value if isinstance(value, (list, tuple)) else [value] for key, value in params.items()
+              if key not in IGNORED_KEYS}
+    params = {key: _last(given) for key, given in values.items()}
     if not params:
         return DecodedLink(None)
-    if len(params) > MAX_PARAMS or any(len(key) > MAX_KEY_LENGTH or len(value) > MAX_VALUE_LENGTH
-                                       for key, value in params.items()):
-        return DecodedLink(None, "This link is too long to be a Train setup, so the form shows its defaults.")
+    too_long = "This link is too long to be a Train setup, so the form shows its defaults."
+    if len(params) > MAX_PARAMS or sum(len(given) for given in values.values()) > 4 * MAX_PARAMS:
+        return DecodedLink(None, too_long)
+    if any(len(key) > MAX_KEY_LENGTH or len(str(value)) > MAX_VALUE_LENGTH
+           for key, given in values.items() for value in given):
+        return DecodedLink(None, too_long)
     try:
-        return _decode(params, repeated)
+        decoded = _decode(params)
     except UserError as error:  # the whole setup fails the run's own checks
         return DecodedLink(None, f"This link's setup cannot run ({error}), so the form shows its defaults.")
+    # A key given twice with different values (often a link edited by hand) keeps the last, as a
+    # browser's form would, and is named so the user knows the others were not used.
+    repeated = [_shown(key) for key, given in values.items() if len({str(value) for value in given}) > 1]
+    if decoded.link is None or not repeated:
+        return decoded
+    note = f"This link gives {', '.join(repeated[:MAX_PROBLEMS_SHOWN])} more than once: the last value is used."
+    return replace(decoded, problem=f"{decoded.problem} {note}" if decoded.problem else note)
 
 
-def _decode(params: dict[str, str], problems: list[str]) -> DecodedLink:
-    """``problems``: what was already found wrong with the link; this adds the rest."""
+def _decode(params: dict[str, str]) -> DecodedLink:
     from unsup_core.algorithms import list_algorithms
     from unsup_core.datasets import list_datasets
 
@@ -182,6 +188,7 @@ def _decode(params: dict[str, str], problems: list[str]) -> DecodedLink:
         named = f" ({_shown(algorithm)})" if algorithm else ""
         return DecodedLink(None, f"This link names no algorithm that takes the {dataset} dataset{named}, "
                                  "so the form shows its defaults.")
+    problems: list[str] = []
     link = FormLink(dataset, algorithm,
                     config=_config_values(algorithms[algorithm], params, problems),
                     dataset_options=_option_values(entry, params, problems),

@@ -9,8 +9,16 @@ from dataclasses import dataclass, field
 
 
 def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+    """A whole-number setting; a value that is not one is refused in one sentence (the page shows it)."""
+    from unsup_core.errors import UserError
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise UserError(f"{name}={raw[:20]!r} must be a whole number") from None
 
 
 def default_cpu_slots() -> int:
