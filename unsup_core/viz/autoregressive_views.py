@@ -55,10 +55,12 @@ def sampling_animation(samples: np.ndarray, probabilities: np.ndarray, title: st
     pause = {"args": [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}],
              "label": "Pause", "method": "animate"}
     figure.update_layout(**base_layout(title, 460))
+    # The buttons get a row of their own and the slider (with its "pixels drawn" label) the row below,
+    # offset in pixels: side by side, a narrow panel's buttons covered the label.
     figure.update_layout(
-        updatemenus=[{"type": "buttons", "buttons": [play, pause], "direction": "left", "x": 0, "y": -0.02,
-                      "xanchor": "left", "yanchor": "top", "showactive": False}],
-        sliders=[{"steps": slider_steps, "active": 0, "x": 0.18, "len": 0.82, "y": 0, "yanchor": "top",
+        updatemenus=[{"type": "buttons", "buttons": [play, pause], "direction": "left", "x": 0, "y": 0,
+                      "xanchor": "left", "yanchor": "top", "pad": {"t": 6}, "showactive": False}],
+        sliders=[{"steps": slider_steps, "active": 0, "x": 0, "len": 1, "y": 0, "yanchor": "top", "pad": {"t": 40},
                   "currentvalue": {"prefix": "pixels drawn: "}}])
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)

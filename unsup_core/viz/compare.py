@@ -18,9 +18,6 @@ def overlaid_curves(metric: str, series_by_run: dict[str, tuple[np.ndarray, np.n
         figure.add_trace(go.Scatter(x=steps, y=values, mode="lines", name=label,
                                     line={"color": category_colour(index)}))
     figure.update_layout(**base_layout(metric, 360), xaxis_title="step")
-    # Run labels are long: the legend goes well below the axis title instead of over it.
-    figure.update_layout(legend={"orientation": "h", "y": -0.28, "yanchor": "top"},
-                         margin={"l": 40, "r": 10, "t": 40, "b": 90})
     return figure
 
 

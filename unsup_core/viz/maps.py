@@ -293,8 +293,10 @@ def component_planes(layout: MapLayout, weights: np.ndarray, feature_names: list
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False, scaleanchor=None)
     suffix = f" (first {n} of {weights.shape[1]} features)" if weights.shape[1] > n else ""
-    figure.update_layout(**base_layout(title + suffix, 90 + 170 * rows), plot_bgcolor="white")
-    figure.update_layout(margin={"l": 10, "r": 10, "t": 90, "b": 10})
+    shared = base_layout(title + suffix, 90 + 170 * rows)
+    # Below the figure's title, the first row's plane titles (two lines) need about 45 px more.
+    figure.update_layout(**shared, plot_bgcolor="white")
+    figure.update_layout(margin={"l": 10, "r": 10, "t": shared["margin"]["t"] + 48, "b": 10})
     return figure
 
 

@@ -43,7 +43,7 @@ def _schedule_panel(view: RunView) -> Panel | None:
     figure.update_layout(**base_layout("Schedules: neighbourhood radius and learning rate"), xaxis_title="step",
                          yaxis={"title": {"text": "sigma"}, "rangemode": "tozero"},
                          yaxis2={"title": {"text": "learning rate"}, "overlaying": "y", "side": "right",
-                                 "rangemode": "tozero"})
+                                 "rangemode": "tozero", "automargin": True})  # room for its ticks and title
     return Panel("schedules", "Schedules", figure,
                  "Sigma (how far an update spreads on the map) and the learning rate (how far it moves a unit) "
                  "both shrink over the run: first the map orders itself, then it settles.")
