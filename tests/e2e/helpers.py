@@ -16,8 +16,8 @@ from unsup_core.algorithms.catalogue import menu_label
 # Streamlit's theme wraps titles in <b>, so charts are found by a part of their title.
 CHART_BY_TITLE = """(part) => {
     for (const el of document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")) {
-        const title = el.layout && el.layout.title && el.layout.title.text;
-        if (title && title.includes(part) && el._fullData && el._fullData.length) return el;
+        const title = el.layout && el.layout.title && el.layout.title.text;  // wrapped with <br> (viz/style.py)
+        if (title && title.replace(/<br>/g, " ").includes(part) && el._fullData && el._fullData.length) return el;
     }
     return null;
 }"""
@@ -35,6 +35,11 @@ TRACES = f"""(part) => {{
     if (el) for (const t of el._fullData) traces[t.name] = {{x: Array.from(t.x || []), y: Array.from(t.y || [])}};
     return traces;
 }}"""
+
+
+def title_text(words: str) -> re.Pattern:
+    """Matches a chart title in the page's text: a wrapped title's lines are drawn without a space between."""
+    return re.compile(r"\s*".join(re.escape(word) for word in words.split()))
 
 
 def choose(page: Page, label: str, option: str | re.Pattern) -> None:

@@ -16,7 +16,7 @@ GRID_IMAGE = f"() => ({IMAGE})({GRID!r})"
 # The step of the snapshot every view shows, read from the grid's title.
 SHOWN_STEP = f"""() => {{
     const el = ({CHART_BY_TITLE})({GRID!r});
-    return el ? parseInt(el.layout.title.text.match(/at step (\\d+)/)[1]) : 0;
+    return el ? parseInt(el.layout.title.text.replace(/<br>/g, " ").match(/at step (\\d+)/)[1]) : 0;
 }}"""
 
 

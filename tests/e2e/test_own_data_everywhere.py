@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_until_rendered
-from tests.e2e.helpers import CHART_BY_TITLE, IMAGE, choose, choose_algorithm, click_map_point, fill
+from tests.e2e.helpers import CHART_BY_TITLE, IMAGE, choose, choose_algorithm, click_map_point, fill, title_text
 from tests.own_files import labelled_table, shapes_zip
 from unsup_core.analysis.export import download_label
 
@@ -75,7 +75,7 @@ def test_train_a_vae_on_an_uploaded_zip_and_a_som_on_an_uploaded_table(page: Pag
     expect(page.get_by_text(re.compile(r"som on flowers\.csv, created"))).to_be_visible(timeout=20_000)
     page.wait_for_function(f"() => ({CHART_BY_TITLE})('Majority label per unit') !== null", timeout=30_000)
     # Clicking a unit of the clustered map lists the file's rows it holds, which download as a CSV.
-    clusters = page.locator("[data-testid='stPlotlyChart']").filter(has_text="clusters of the prototypes")
+    clusters = page.locator("[data-testid='stPlotlyChart']").filter(has_text=title_text("clusters of the prototypes"))
     click_map_point(page, clusters, clusters.locator(".scatterlayer .points path").first, "samples")
     listed = page.get_by_text(re.compile(r"^\d+ samples? on unit \d+$"))
     expect(listed).to_be_visible(timeout=30_000)

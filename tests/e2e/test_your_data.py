@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_until_rendered
-from tests.e2e.helpers import click_map_point
+from tests.e2e.helpers import click_map_point, title_text
 from unsup_core.analysis.export import download_label
 
 pytestmark = pytest.mark.e2e
@@ -60,7 +60,7 @@ def test_upload_prepare_choose_k_cluster_and_download(page: Page, app_server: st
     wait_until_rendered(page)
 
     # Clicking a point lists the original rows of its cluster, and they download as a CSV.
-    chart = page.locator("[data-testid='stPlotlyChart']").filter(has_text="Clusters on the PCA map")
+    chart = page.locator("[data-testid='stPlotlyChart']").filter(has_text=title_text("Clusters on the PCA map"))
     click_map_point(page, chart, chart.locator(".scatterlayer .trace").first.locator(".points path").first,
                     "Einkommen")  # the hover box shows the point's original row
     listed = page.get_by_text(re.compile(r"^\d+ rows? of cluster \d$"))
