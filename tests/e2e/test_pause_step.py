@@ -24,7 +24,8 @@ CHANGE_MARKERS = f"""(part) => {{
 }}"""
 # The step in the title of every snapshot view ("... at step N").
 VIEW_STEPS = """() => Array.from(document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot"))
-    .map(el => el.layout && el.layout.title && el.layout.title.text && el.layout.title.text.replace(/<br>/g, " ").match(/at step (\\d+)/))
+    .map(el => el.layout && el.layout.title && el.layout.title.text
+               && el.layout.title.text.replace(/<br>/g, " ").match(/at step (\\d+)/))
     .filter(match => match).map(match => parseInt(match[1]))"""
 
 
