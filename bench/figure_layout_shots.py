@@ -17,7 +17,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import plotly
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,11 +25,7 @@ sys.path.insert(0, str(ROOT))
 import streamlit.elements.lib.streamlit_plotly_theme as streamlit_theme  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.test_every_algorithm import NAMES, build, small_data  # noqa: E402
-from unsup_core.algorithms import get_algorithm  # noqa: E402
-from unsup_core.snapshots import OutlierSnapshot  # noqa: E402
-from unsup_core.viz import RunView, build_panels  # noqa: E402
-from unsup_core.viz.anomaly_views import score_panels  # noqa: E402
+from tests.test_every_algorithm import NAMES, run_panels  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -54,20 +49,8 @@ ALLOWED = {("plot", "plot"), ("xtick", "xtick"), ("annotation", "plot"), ("plot"
 
 
 def run_figures(name: str) -> list[tuple[str, dict]]:
-    cls = get_algorithm(name)
-    algorithm = build(name, small_data(cls))
-    logged: dict[str, list[tuple[int, float]]] = {}
-    for step in range(1, 4):
-        if not algorithm.finished:
-            for metric, value in algorithm.step().items():
-                logged.setdefault(metric, []).append((step, float(value)))
-    snapshot = algorithm.snapshot()
-    metrics = {metric: (np.array([s for s, _ in points]), np.array([v for _, v in points]))
-               for metric, points in logged.items()}
-    panels = build_panels(RunView(name, metrics, snapshot, 3))
-    if "threshold_explorer" in cls.page_sections:
-        panels += score_panels(OutlierSnapshot.from_arrays(snapshot), float(snapshot["threshold"]))
-    return [(f"{name}.{index:02d}.{panel.key}", panel.figure.to_plotly_json()) for index, panel in enumerate(panels)]
+    return [(f"{name}.{index:02d}.{panel.key}", panel.figure.to_plotly_json())
+            for index, panel in enumerate(run_panels(name, steps=3))]
 
 
 def overlaps(boxes: list, edge: list) -> list[str]:

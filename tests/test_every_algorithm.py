@@ -45,6 +45,32 @@ def finite_step(algorithm) -> dict[str, float]:
     return values
 
 
+def trained_a_little(name: str, steps: int = 2):
+    """(algorithm, its data, metrics as the store reads them back, snapshot) after ``steps`` steps on small data."""
+    data = small_data(get_algorithm(name))
+    algorithm = build(name, data)
+    logged: dict[str, list[tuple[int, float]]] = {}
+    for step in range(1, steps + 1):
+        if not algorithm.finished:
+            for metric, value in finite_step(algorithm).items():
+                logged.setdefault(metric, []).append((step, value))
+    metrics = {metric: (np.array([s for s, _ in points]), np.array([v for _, v in points]))
+               for metric, points in logged.items()}
+    return algorithm, data, metrics, algorithm.snapshot()
+
+
+def run_panels(name: str, steps: int = 2) -> list:
+    """The panels a run page shows after ``steps`` steps, the threshold explorer's included."""
+    from unsup_core.snapshots import OutlierSnapshot
+    from unsup_core.viz.anomaly_views import score_panels
+
+    _, _, metrics, snapshot = trained_a_little(name, steps)
+    panels = build_panels(RunView(name, metrics, snapshot, steps))
+    if "threshold_explorer" in get_algorithm(name).page_sections:
+        panels += score_panels(OutlierSnapshot.from_arrays(snapshot), float(snapshot["threshold"]))
+    return panels
+
+
 def through_a_checkpoint(state: dict) -> dict:
     """What the worker's checkpoint does to a state: torch.save, then a weights-only load."""
     buffer = io.BytesIO()
@@ -70,14 +96,7 @@ def test_a_missing_required_array_is_named():
 @pytest.mark.parametrize("name", NAMES)
 def test_two_steps_a_snapshot_a_checkpoint_and_its_views(name):
     cls = get_algorithm(name)
-    data = small_data(cls)
-    algorithm = build(name, data)
-    logged: dict[str, list[tuple[int, float]]] = {}
-    for step in (1, 2):
-        if not algorithm.finished:
-            for metric, value in finite_step(algorithm).items():
-                logged.setdefault(metric, []).append((step, value))
-    snapshot = algorithm.snapshot()
+    algorithm, data, metrics, snapshot = trained_a_little(name)
     assert snapshot and all(array.dtype != object for array in snapshot.values())
     np.savez(io.BytesIO(), allow_pickle=False, **snapshot)  # what the store writes
     assert_round_trips(cls.view_family, snapshot)
@@ -89,8 +108,6 @@ def test_two_steps_a_snapshot_a_checkpoint_and_its_views(name):
     if not restored.finished:
         finite_step(restored)
 
-    metrics = {metric: (np.array([s for s, _ in points]), np.array([v for _, v in points]))
-               for metric, points in logged.items()}
     # Raises when no viz module registers its view_family; may be empty (a tournament needs more rounds).
     panels = build_panels(RunView(name, metrics, snapshot, 2))
     assert all(isinstance(panel.figure, go.Figure) for panel in panels)

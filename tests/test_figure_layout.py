@@ -5,13 +5,10 @@ import re
 import numpy as np
 import pytest
 
-from tests.test_every_algorithm import NAMES, build, finite_step, small_data
-from unsup_core.algorithms import get_algorithm
+from tests.test_every_algorithm import NAMES, run_panels
 from unsup_core.device import describe_device
-from unsup_core.snapshots import KSelectionSnapshot, OutlierSnapshot
-from unsup_core.viz import RunView, build_panels
+from unsup_core.snapshots import KSelectionSnapshot
 from unsup_core.viz.anomaly import anomaly_histogram
-from unsup_core.viz.anomaly_views import score_panels
 from unsup_core.viz.autoregressive_views import sampling_animation
 from unsup_core.viz.compare import overlaid_curves
 from unsup_core.viz.maps import MapLayout, component_planes
@@ -53,24 +50,6 @@ def narrow_panel_problems(figure) -> list[str]:
         if (legend.orientation, legend.yref, legend.y, legend.yanchor) != ("h", "container", 0, "bottom"):
             problems.append(f"legend at {legend.yref or 'paper'} y={legend.y}, yanchor={legend.yanchor}")
     return problems
-
-
-def run_panels(name: str) -> list:
-    """The panels a run page shows after 2 steps, the threshold explorer's included."""
-    cls = get_algorithm(name)
-    algorithm = build(name, small_data(cls))
-    logged: dict[str, list[tuple[int, float]]] = {}
-    for step in (1, 2):
-        if not algorithm.finished:
-            for metric, value in finite_step(algorithm).items():
-                logged.setdefault(metric, []).append((step, value))
-    snapshot = algorithm.snapshot()
-    metrics = {metric: (np.array([s for s, _ in points]), np.array([v for _, v in points]))
-               for metric, points in logged.items()}
-    panels = build_panels(RunView(name, metrics, snapshot, 2))
-    if "threshold_explorer" in cls.page_sections:
-        panels += score_panels(OutlierSnapshot.from_arrays(snapshot), float(snapshot["threshold"]))
-    return panels
 
 
 @pytest.mark.parametrize("name", NAMES)
