@@ -60,6 +60,7 @@ def test_a_run_exported_from_one_server_imports_into_another(page: Page, start_a
     source = start_app(tmp_path / "source-lab")
     start_vae(page, source.url, steps=60)
     expect(page.get_by_text("Status: done")).to_be_visible(timeout=60_000)
+    wait_until_rendered(page)  # the run's end reruns the whole page: a click during that rerun is lost
     with page.expect_download() as download:
         page.get_by_role("button", name="Export zip").click()
     archive = tmp_path / "exported.zip"

@@ -37,7 +37,8 @@ def test_train_a_som_on_digits_and_see_its_u_matrix_and_prototypes(page: Page, a
     # SOM as clustering: the map coloured by cluster, and the CSV export.
     expect(page.get_by_text("Status: done")).to_be_visible(timeout=60_000)
     page.wait_for_function(f"() => ({CHART_BY_TITLE})('clusters of the prototypes') !== null", timeout=30_000)
-    with page.expect_download() as download:
+    wait_until_rendered(page)  # the run's end reruns the whole page: a click during that rerun is lost
+    with page.expect_download(timeout=60_000) as download:  # the CSV is built on click
         page.get_by_role("button", name="Download CSV").first.click()
     header = open(download.value.path()).readline().strip()
     assert header == "sample,neuron,row,col,cluster,label,label_name"
