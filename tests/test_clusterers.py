@@ -92,7 +92,8 @@ def test_more_clusters_than_rows_is_refused_with_a_message(name):
     algorithm_cls = get_algorithm(name)
     algorithm = algorithm_cls(algorithm_cls.build_config({}))
     three_rows = Dataset("tiny.csv", "table", np.arange(6.0).reshape(3, 2))
-    with pytest.raises(DatasetError, match=f"{name}: .* clusters cannot be made from 3 rows: ask for at most 3"):
+    with pytest.raises(DatasetError, match=f"{name}: n_(clusters|components)=\\d+ needs at least \\d+ rows and "
+                                           "this data has 3: set n_(clusters|components) to at most 3"):
         algorithm.setup(three_rows)
 
 

@@ -109,9 +109,10 @@ of clusters comes out of the data. Raise `min_cluster_size` if it finds many tin
 """
 
     def row_counts(self) -> dict[str, int]:
-        if self.config.min_samples:
-            return {"min_samples": self.config.min_samples, "min_cluster_size": self.config.min_cluster_size}
-        return {"min_cluster_size": self.config.min_cluster_size}  # min_samples 0: the same count
+        counts = {**super().row_counts(), "min_cluster_size": self.config.min_cluster_size}
+        if self.config.min_samples:  # 0: the same count as min_cluster_size
+            counts["min_samples"] = self.config.min_samples
+        return counts
 
     def make_estimator(self, seed: int, device: str):
         from sklearn.cluster import HDBSCAN

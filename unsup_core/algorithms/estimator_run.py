@@ -63,16 +63,18 @@ class EstimatorAlgorithm(Algorithm):
     def make_estimator(self, seed: int, device: str):
         """A fresh estimator configured from ``self.config``."""
 
+    def row_counts(self) -> dict[str, int]:
+        # k-means and its kin stop deep inside scikit-learn on a table with fewer rows than clusters.
+        for field in ("n_clusters", "n_components"):
+            if getattr(self.config, field, None) is not None:
+                return {field: getattr(self.config, field)}
+        return {}
+
     def setup(self, data: Dataset, device: str = "cpu", seed: int = 0) -> None:
         if self.max_samples is not None and data.n_samples > self.max_samples:
             raise DatasetError(
                 f"{self.name} keeps all pairwise distances, so it is limited to {self.max_samples:,} rows and this "
                 f"data has {data.n_samples:,}: use a sample (max_rows) or mini-batch k-means / Gaussian mixture")
-        # k-means and its kin stop deep inside scikit-learn on a table with fewer rows than clusters.
-        wanted = getattr(self.config, "n_clusters", getattr(self.config, "n_components", None))
-        if wanted is not None and wanted > data.n_samples:
-            raise DatasetError(f"{self.name}: {wanted} clusters cannot be made from {data.n_samples:,} rows: "
-                               f"ask for at most {data.n_samples:,}")
         self.check_row_counts(data)
         self.data = data
         scaling = resolve_scaling(getattr(self.config, "scaling", "none"), data)

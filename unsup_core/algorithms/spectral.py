@@ -43,7 +43,7 @@ eigen-decomposition is the slow part, so this run takes at most 10,000 rows.
 """
 
     def row_counts(self) -> dict[str, int]:
-        return {"n_neighbors": self.config.n_neighbors}
+        return {**super().row_counts(), "n_neighbors": self.config.n_neighbors}
 
     def make_estimator(self, seed: int, device: str):
         from sklearn.cluster import SpectralClustering
