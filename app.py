@@ -7,6 +7,7 @@ import streamlit as st
 from pages import access, services
 from unsup_core.analysis.page_maps import start_umap_warm_up
 from unsup_core.errors import UserError
+from unsup_core.settings import check_environment
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -24,7 +25,8 @@ navigation = st.navigation([
     st.Page(services.SOM_PAGE, title="SOM", icon=":material/grid_on:"),
 ])
 
-try:  # a lab on several machines needs its database and Ray cluster: say so rather than fail on every page
+try:  # a bad setting, or a lab on several machines without its database or Ray cluster: say so once
+    check_environment()
     services.executor()
 except UserError as error:
     st.error(str(error))

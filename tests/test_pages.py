@@ -42,11 +42,12 @@ def test_the_warm_worker_setting_is_read_when_the_services_start_not_at_import(a
     services.executor().shutdown()
 
 
-def test_a_setting_that_is_not_a_number_is_one_sentence_on_the_page(app, monkeypatch):
-    monkeypatch.setenv("UNSUP_LAB_WARM_WORKERS", "many")
+@pytest.mark.parametrize("variable", ["UNSUP_LAB_WARM_WORKERS", "UNSUP_LAB_LOGIN_MAX_FAILURES"])
+def test_a_setting_that_is_not_a_number_is_one_sentence_on_the_page(app, monkeypatch, variable):
+    monkeypatch.setenv(variable, "many")
     at = app.run()
     assert not at.exception
-    assert [error.value for error in at.error] == ["UNSUP_LAB_WARM_WORKERS='many' must be a whole number"]
+    assert [error.value for error in at.error] == [f"{variable}='many' must be a whole number"]
 
 
 def _selectbox(at, label):

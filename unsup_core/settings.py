@@ -219,3 +219,11 @@ class MapSettings:
                    in_page_max_cells=_int("UNSUP_LAB_IN_PAGE_MAP_CELLS", cls.in_page_max_cells),
                    warm_up_umap=os.environ.get("UNSUP_LAB_WARM_UP_UMAP", "1").strip().lower()
                    not in ("0", "false", "no", "off"))
+
+
+def check_environment() -> None:
+    """Read every setting once, so a bad value is refused in one sentence when a server or command starts
+    rather than on whichever page or run first reads it (raises ``UserError``)."""
+    for settings in (QueueLimits, SharingSettings, ImportLimits, LoginLimits, FileLimits, ClusterSettings,
+                     MapSettings):
+        settings.from_env()
