@@ -136,6 +136,18 @@ def elongated_groups(rng: np.random.Generator, n_per_group: int = 150) -> tuple[
     return X, np.repeat(np.arange(3), n_per_group)
 
 
+# The issue describes its hidden suite: six real labelled tables from biology, chemistry and medicine,
+# 145-700 rows, 5-9 numeric columns, 2-6 classes, id or row-number and categorical columns beside the
+# measurements; given the true k and the expert's columns k-means 0.44, Ward 0.48, a full mixture 0.47,
+# the best of those per table 0.56; the old "choose k" (k-means at the silhouette's best k) 0.42, and on
+# its example table (three classes, four measurements, two categorical columns and a year) 0.65 where a
+# mixture with k = 3 reaches 0.95. These six of our tables fit that description (2 biology, 2 chemistry,
+# 2 medicine; 145 to 699 rows; crabs carries a row counter) and reproduce every one of those figures
+# (bench/README.md): the closest stand-in for the suite the goal is set on. Chosen by the issue's
+# figures, which do not depend on the tournament; the broader suites stay the check that the rule is
+# not fitted to them.
+ISSUE_PROFILE = ["penguins", "diabetes (Reaven)", "glass (fgl)", "biopsy", "crabs", "olive oils"]
+
 GENERATED_TABLES = ["blobs, unequal size and spread", "anisotropic blobs", "elongated correlated groups", "moons",
                     "nested circles", "pure noise"]
 
@@ -165,9 +177,20 @@ def references(table: pd.DataFrame, measurements: list[str], k: int, y: np.ndarr
         warnings.simplefilter("ignore")
         fits = {"k-means": KMeans(k, n_init=10, random_state=0).fit_predict(X),
                 "GMM": GaussianMixture(k, random_state=0, reg_covar=1e-5).fit(X).predict(X),
-                "Ward": AgglomerativeClustering(k).fit_predict(X)}
+                "Ward": AgglomerativeClustering(k).fit_predict(X),
+                "silhouette k-means": silhouette_kmeans(X)}
     return {name: adjusted_rand_score(y, labels) if k > 1 else float(len(set(labels)) == 1)
             for name, labels in fits.items()}
+
+
+def silhouette_kmeans(X: np.ndarray, ks: range = range(2, 9)) -> np.ndarray:
+    """The lab's old "choose k" on the expert's columns, not told k: k-means at the silhouette's best k.
+    The issue quotes it on its suite, so it checks how closely a suite of ours resembles that one."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    fits = [KMeans(k, n_init=10, random_state=0).fit_predict(X) for k in ks if k < len(X)]
+    return max(fits, key=lambda labels: silhouette_score(X, labels))
 
 
 def evaluate(name: str, table: pd.DataFrame, measurements: list[str], folder: Path, evidence: list | None,
@@ -221,7 +244,8 @@ def measure(seeds: list[int], only: set[str] = frozenset(), evidence: list | Non
                 if echo:
                     print(f"{group:<9} {name:<31} n={row['rows']:<4} k={row['k_true']}  {row['recommended']:<52} "
                           f"ARI {row['ari']:5.2f} | true k: k-means {row['k-means']:5.2f} GMM {row['GMM']:5.2f} "
-                          f"Ward {row['Ward']:5.2f}  ({row['seconds']:.1f} s)"
+                          f"Ward {row['Ward']:5.2f} | silhouette k-means {row['silhouette k-means']:5.2f}"
+                          f"  ({row['seconds']:.1f} s)"
                           + (f"  seeds: {' '.join(f'{ari:.2f}' for ari in row['aris'])}" if len(seeds) > 1 else ""),
                           flush=True)
     return pd.DataFrame(rows), skipped
@@ -248,24 +272,28 @@ SECONDS_GOAL = 10.0
 
 
 def rows(quick: bool = False) -> list[dict]:
-    """For bench/run_all.py: mean ARI on the real tables (3 seeds; quick: seed 0, three tables) against the
-    best single method given the true k, and the 1,000-row tournament's time against the issue's 10 s."""
+    """For bench/run_all.py: mean ARI (3 seeds; quick: seed 0, three tables) on the tables like the issue's
+    hidden suite, where its goal is set (>= 0.55), and on all 13 real tables, where the issue's comparison
+    applies (beat every single method given the true k); the 1,000-row tournament's time against 10 s."""
     seeds = [0] if quick else [0, 1, 2]
-    frame, skipped = measure(seeds, {"iris", "wine", "pure noise"} if quick else frozenset())
-    real = frame[frame.group == "real"]
-    best_single = float(max(real[name].mean() for name in ("k-means", "GMM", "Ward")))
-    ours = float(real.ari.mean())
-    seconds = tournament_seconds(repeats=1 if quick else 3)
+    frame, skipped = measure(seeds, {"penguins", "crabs", "pure noise"} if quick else frozenset())
     note = "; ".join(filter(None, [f"skipped: {', '.join(skipped)}" if skipped else "",
                                    "quick: two tables, one seed; not the goal's measure" if quick else ""]))
-    return [
-        {"figure": f"choose k for me: mean ARI on {len(real)} real tables, no labels, no k given "
-                   "(reference: best single method given the true k)",
-         "ours": ours, "reference": best_single, "ratio": ours / best_single if best_single else None,
-         "goal": f">= {ARI_GOAL}", "met": None if quick else ours >= ARI_GOAL, "note": note},
-        {"figure": "choose k for me: whole tournament on 1,000 rows x 8, seconds", "ours": seconds,
-         "reference": None, "ratio": None, "goal": f"<= {SECONDS_GOAL:.0f} s", "met": seconds <= SECONDS_GOAL},
-    ]
+    figures = []
+    for part, profile in ((frame[frame.table.isin(ISSUE_PROFILE)], True), (frame[frame.group == "real"], False)):
+        best_single = float(max(part[name].mean() for name in ("k-means", "GMM", "Ward")))
+        ours = float(part.ari.mean())
+        suite = "tables like the issue's hidden suite" if profile else "real tables"
+        figures.append({
+            "figure": f"choose k for me: mean ARI on {len(part)} {suite}, no labels, no k given "
+                      "(reference: best single method given the true k)",
+            "ours": ours, "reference": best_single, "ratio": ours / best_single if best_single else None,
+            "goal": f">= {ARI_GOAL} and > reference" if profile else "> reference",
+            "met": None if quick else (ours > best_single and (ours >= ARI_GOAL or not profile)), "note": note})
+    seconds = tournament_seconds(repeats=1 if quick else 3)
+    return [*figures,
+            {"figure": "choose k for me: whole tournament on 1,000 rows x 8, seconds", "ours": seconds,
+             "reference": None, "ratio": None, "goal": f"<= {SECONDS_GOAL:.0f} s", "met": seconds <= SECONDS_GOAL}]
 
 
 def main() -> None:
@@ -282,12 +310,15 @@ def main() -> None:
     evidence = [] if args.evidence else None
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     frame, skipped = measure(seeds, only, evidence, echo=True)
-    for group in ("real", "added", "real + added", "generated"):
-        part = frame[frame.group.isin(group.split(" + "))]
+    suites = {f"{group} tables": frame[frame.group.isin(group.split(" + "))]
+              for group in ("real", "added", "real + added", "generated")}
+    suites["tables like the issue's hidden suite"] = frame[frame.table.isin(ISSUE_PROFILE)]
+    for suite, part in suites.items():
         if len(part):
-            print(f"mean over {len(part)} {group} tables: tournament {part.ari.mean():.3f} | given the true k: "
+            print(f"mean over {len(part)} {suite}: tournament {part.ari.mean():.3f} | given the true k: "
                   f"k-means {part['k-means'].mean():.3f}, GMM {part['GMM'].mean():.3f}, Ward {part['Ward'].mean():.3f}"
-                  f"; best of the three per table {part[['k-means', 'GMM', 'Ward']].max(axis=1).mean():.3f}")
+                  f"; best of the three per table {part[['k-means', 'GMM', 'Ward']].max(axis=1).mean():.3f}"
+                  f" | not told k: k-means at the silhouette's best k {part['silhouette k-means'].mean():.3f}")
     for name in skipped:
         print(f"skipped: {name}")
     print(f"whole tournament on 1,000 rows x 8: {tournament_seconds():.1f} s (median of 3, libraries loaded)")

@@ -148,7 +148,8 @@ def main() -> None:
     aris = table_aris(evidence)
     recorded = set(next(iter(aris.values())))
     suites = {"real": list(bench.REAL_TABLES), "added": list(bench.ADDED_TABLES),
-              "real + added": [*bench.REAL_TABLES, *bench.ADDED_TABLES], "generated": bench.GENERATED_TABLES}
+              "real + added": [*bench.REAL_TABLES, *bench.ADDED_TABLES], "generated": bench.GENERATED_TABLES,
+              "issue's profile": bench.ISSUE_PROFILE}
     suites = {name: [t for t in tables if t in recorded] for name, tables in suites.items()}
     suites = {name: tables for name, tables in suites.items() if tables}
     print(f"{'rule':<44}" + "".join(f"{f'{name} ({len(tables)})':>20}" for name, tables in suites.items()))
