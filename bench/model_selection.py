@@ -295,7 +295,8 @@ def rows(quick: bool = False) -> list[dict]:
     seconds = tournament_seconds(repeats=1 if quick else 3)
     return [*figures,
             {"figure": "choose k for me: whole tournament on 1,000 rows x 8, seconds", "ours": seconds,
-             "reference": None, "ratio": None, "goal": f"<= {SECONDS_GOAL:.0f} s", "met": seconds <= SECONDS_GOAL}]
+             "reference": None, "ratio": None, "goal": f"<= {SECONDS_GOAL:.0f} s", "met": seconds <= SECONDS_GOAL,
+             "note": "" if figures else note}]
 
 
 def main() -> None:
