@@ -267,6 +267,16 @@ def tournament_seconds(n_rows: int = 1000, repeats: int = 3) -> float:
     return float(np.median(times))
 
 
+PROFILE_SUITE = "tables like the issue's hidden suite"
+
+
+def suites(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The measured rows grouped as the means are reported: by group, and the issue's profile."""
+    grouped = {f"{group} tables": frame[frame.group.isin(group.split(" + "))]
+               for group in ("real", "added", "real + added", "generated")}
+    return {**grouped, PROFILE_SUITE: frame[frame.table.isin(ISSUE_PROFILE)]}
+
+
 ARI_GOAL = 0.55
 SECONDS_GOAL = 10.0
 
@@ -280,12 +290,14 @@ def rows(quick: bool = False) -> list[dict]:
     note = "; ".join(filter(None, [f"skipped: {', '.join(skipped)}" if skipped else "",
                                    "quick: two tables, one seed; not the goal's measure" if quick else ""]))
     figures = []
-    for part, profile in ((frame[frame.table.isin(ISSUE_PROFILE)], True), (frame[frame.group == "real"], False)):
+    grouped = suites(frame)
+    for suite in (PROFILE_SUITE, "real tables"):
+        part = grouped[suite]
         if part.empty:  # their packages are missing: the note says which
             continue
         best_single = float(max(part[name].mean() for name in ("k-means", "GMM", "Ward")))
         ours = float(part.ari.mean())
-        suite = "tables like the issue's hidden suite" if profile else "real tables"
+        profile = suite == PROFILE_SUITE
         figures.append({
             "figure": f"choose k for me: mean ARI on {len(part)} {suite}, no labels, no k given "
                       "(reference: best single method given the true k)",
@@ -313,10 +325,7 @@ def main() -> None:
     evidence = [] if args.evidence else None
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     frame, skipped = measure(seeds, only, evidence, echo=True)
-    suites = {f"{group} tables": frame[frame.group.isin(group.split(" + "))]
-              for group in ("real", "added", "real + added", "generated")}
-    suites["tables like the issue's hidden suite"] = frame[frame.table.isin(ISSUE_PROFILE)]
-    for suite, part in suites.items():
+    for suite, part in suites(frame).items():
         if len(part):
             print(f"mean over {len(part)} {suite}: tournament {part.ari.mean():.3f} | given the true k: "
                   f"k-means {part['k-means'].mean():.3f}, GMM {part['GMM'].mean():.3f}, Ward {part['Ward'].mean():.3f}"

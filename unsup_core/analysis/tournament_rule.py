@@ -51,8 +51,8 @@ ones, every candidate scored and its ARI measured; bench/README.md has the numbe
   reference figures (bench.model_selection.ISSUE_PROFILE): 0.602, against 0.482 for the best single
   method given the true k.
 - Not reached on the broader tables: mean ARI 0.55. What is lost: iris and diabetes, where BIC and
-  ICL in raw units prefer two groups (iris: setosa against the rest; diabetes: the log of the skewed glucose and
-  insulin columns makes two groups fit better than three), and the three tables with little
+  ICL in raw units prefer two groups (iris: setosa against the rest; diabetes: the log of the skewed
+  glucose and insulin columns makes two groups fit better than three), and the three tables with little
   structure (pima, neurocog, skulls; at most 0.2 ARI is on offer) where the rule says "no structure".
 - No structure: one cluster when the deciding mixtures' BIC and ICL both prefer a single Gaussian.
 """
